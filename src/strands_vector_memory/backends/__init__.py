@@ -1,0 +1,6 @@
+"""Vector backends: the S3 Vectors-shaped contract and its implementations."""
+
+from ._contract import IndexInfo, QueryMatch, VectorBackend, VectorPage
+from .embedded import EmbeddedBackend
+
+__all__ = ["EmbeddedBackend", "IndexInfo", "QueryMatch", "VectorBackend", "VectorPage"]

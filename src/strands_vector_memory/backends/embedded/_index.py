@@ -1,0 +1,345 @@
+"""One embedded index: a SQLite file in WAL mode plus its in-process matrix cache.
+
+Why SQLite: durable commits, crash safety and multi-process locking come for free and
+are battle-tested; the file is inspectable with any SQLite tool. Layout:
+
+* ``vectors(id, key, vector, metadata, seq)``: the record, vector as float32 bytes,
+  metadata as JSON, ``seq`` = the write transaction that last touched it;
+* ``meta(vid, name, kind, value)``: filterable metadata, one row per scalar, searched
+  by the compiled filter (see ``_sql_filter``);
+* ``fts``: an FTS5 table over ``content`` for full-text search;
+* ``tombstones(seq, vid)``: deletions, so other processes' caches can follow them;
+* ``state``: the write sequence number; ``config``: the immutable index settings.
+
+Every write is one ``BEGIN IMMEDIATE`` transaction committed with ``synchronous=FULL``,
+so an acknowledged write survives ``kill -9`` and power loss, and a failed batch leaves
+nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ...core import BackendUnavailableError, FilterNode, MemoryRecord, NotFoundError
+from ...core._limits import validate_distance_metric
+from .._checks import CheckedRecord, decode_token, encode_token
+from .._contract import IndexInfo, QueryMatch, VectorPage
+from ._matrix import MatrixCache
+from ._sql_filter import KIND_PRESENT, SqlFilter, compile_filter, kind_of, sql_value
+
+__all__ = ["EmbeddedIndex", "create_index_file"]
+
+FORMAT_VERSION = 1
+_TOMBSTONE_LIMIT = 100_000
+
+_SCHEMA = """
+CREATE TABLE config(name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE state(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE vectors(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    vector BLOB NOT NULL,
+    metadata TEXT NOT NULL,
+    seq INTEGER NOT NULL
+);
+CREATE INDEX vectors_by_seq ON vectors(seq);
+CREATE TABLE meta(
+    vid INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    kind INTEGER NOT NULL,
+    value,
+    PRIMARY KEY (vid, name, kind, value)
+) WITHOUT ROWID;
+CREATE INDEX meta_by_value ON meta(name, kind, value);
+CREATE TABLE tombstones(seq INTEGER NOT NULL, vid INTEGER NOT NULL);
+CREATE INDEX tombstones_by_seq ON tombstones(seq);
+CREATE VIRTUAL TABLE fts USING fts5(content);
+INSERT INTO state(name, value) VALUES ('seq', 0), ('tombstone_floor', 0);
+"""
+
+
+def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """Open a connection with the pragmas every connection to an index needs."""
+    conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+    conn.execute("PRAGMA cache_size=-65536")
+    return conn
+
+
+def create_index_file(path: Path, info: IndexInfo) -> None:
+    """Write a complete, empty index file at ``path`` (a temporary name; the caller links it)."""
+    conn = connect(path, busy_timeout=5.0)
+    try:
+        conn.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
+        settings = {
+            "format_version": str(FORMAT_VERSION),
+            "name": info.name,
+            "dimension": str(info.dimension),
+            "distance_metric": info.distance_metric,
+            "non_filterable_keys": json.dumps(sorted(info.non_filterable_keys)),
+            "created_at": repr(info.created_at),
+        }
+        with _transaction(conn, "BEGIN IMMEDIATE"):
+            conn.executemany("INSERT INTO config(name, value) VALUES (?, ?)", settings.items())
+    finally:
+        conn.close()
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection, begin: str) -> Iterator[None]:
+    conn.execute(begin)
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+@lru_cache(maxsize=256)
+def _compiled(node: FilterNode) -> SqlFilter:
+    return compile_filter(node)
+
+
+def _metadata_rows(vid: int, metadata: dict[str, Any], non_filterable: frozenset[str]) -> Iterator[tuple[object, ...]]:
+    for name, value in metadata.items():
+        if name in non_filterable:
+            continue
+        if isinstance(value, list):
+            if not value:  # an empty list still "exists"; other keys exist through their values
+                yield (vid, name, KIND_PRESENT, "")
+            for item in value:
+                yield (vid, name, kind_of(item), sql_value(item))
+        else:
+            yield (vid, name, kind_of(value), sql_value(value))
+
+
+def _as_matrix(blobs: Sequence[bytes], dimension: int) -> NDArray[np.float32]:
+    return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, dimension)
+
+
+class EmbeddedIndex:
+    """Operations on one index file; thread-safe (one connection, one lock)."""
+
+    def __init__(self, path: Path, *, busy_timeout: float) -> None:
+        self.path = path
+        self._busy_timeout = busy_timeout
+        self._lock = threading.RLock()
+        self._conn = connect(path, busy_timeout)
+        self.inode = path.stat().st_ino
+        settings = dict(self._conn.execute("SELECT name, value FROM config").fetchall())
+        if not settings:
+            self._conn.close()
+            raise NotFoundError(f"index file {path.name} is not initialised")
+        self.info = IndexInfo(
+            name=settings["name"],
+            dimension=int(settings["dimension"]),
+            distance_metric=validate_distance_metric(settings["distance_metric"]),
+            non_filterable_keys=frozenset(json.loads(settings["non_filterable_keys"])),
+            created_at=float(settings["created_at"]),
+        )
+        self._cache = MatrixCache(self.info.dimension, self.info.distance_metric)
+
+    def close(self) -> None:
+        """Close the connection; the cache is dropped."""
+        with self._lock:
+            self._conn.close()
+            self._cache.reset()
+
+    @contextmanager
+    def _guard(self, what: str) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise BackendUnavailableError(
+                        f"index {self.info.name!r} stayed locked by another writer for over "
+                        f"{self._busy_timeout:g}s during {what}; retry later"
+                    ) from exc
+                raise BackendUnavailableError(f"embedded engine failed during {what}: {exc}") from exc
+            except sqlite3.Error as exc:
+                raise BackendUnavailableError(f"embedded engine failed during {what}: {exc}") from exc
+
+    def _next_seq(self, conn: sqlite3.Connection) -> int:
+        row = conn.execute("UPDATE state SET value = value + 1 WHERE name = 'seq' RETURNING value").fetchone()
+        return int(row[0])
+
+    def put(self, records: Sequence[CheckedRecord]) -> None:
+        """Insert or overwrite records in one durable transaction."""
+        nf = self.info.non_filterable_keys
+        with self._guard("put_vectors") as conn, _transaction(conn, "BEGIN IMMEDIATE"):
+            seq = self._next_seq(conn)
+            keys = [r.key for r in records]
+            existing = dict(
+                conn.execute(f"SELECT key, id FROM vectors WHERE key IN ({','.join('?' * len(keys))})", keys).fetchall()
+            )
+            row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'vectors'").fetchone()
+            next_id = (int(row[0]) if row else 0) + 1
+            updates, inserts, meta_rows, fts_rows = [], [], [], []
+            for record in records:
+                blob = record.vector.tobytes()
+                doc = record.metadata_json
+                vid = existing.get(record.key)
+                if vid is None:
+                    vid, next_id = next_id, next_id + 1
+                    inserts.append((vid, record.key, blob, doc, seq))
+                else:
+                    updates.append((blob, doc, seq, vid))
+                meta_rows.extend(_metadata_rows(vid, record.metadata, nf))
+                content = record.metadata.get("content")
+                if isinstance(content, str):
+                    fts_rows.append((vid, content))
+            if updates:
+                conn.executemany("UPDATE vectors SET vector = ?, metadata = ?, seq = ? WHERE id = ?", updates)
+                stale = [(u[3],) for u in updates]
+                conn.executemany("DELETE FROM meta WHERE vid = ?", stale)
+                conn.executemany("DELETE FROM fts WHERE rowid = ?", stale)
+            if inserts:
+                conn.executemany("INSERT INTO vectors(id, key, vector, metadata, seq) VALUES (?, ?, ?, ?, ?)", inserts)
+            conn.executemany("INSERT OR IGNORE INTO meta(vid, name, kind, value) VALUES (?, ?, ?, ?)", meta_rows)
+            conn.executemany("INSERT INTO fts(rowid, content) VALUES (?, ?)", fts_rows)
+
+    def delete(self, keys: Sequence[str]) -> None:
+        """Delete records by key; absent keys are ignored."""
+        with self._guard("delete_vectors") as conn, _transaction(conn, "BEGIN IMMEDIATE"):
+            ids = [
+                (r[0],)
+                for r in conn.execute(f"SELECT id FROM vectors WHERE key IN ({','.join('?' * len(keys))})", list(keys))
+            ]
+            if not ids:
+                return
+            seq = self._next_seq(conn)
+            conn.executemany("DELETE FROM vectors WHERE id = ?", ids)
+            conn.executemany("DELETE FROM meta WHERE vid = ?", ids)
+            conn.executemany("DELETE FROM fts WHERE rowid = ?", ids)
+            conn.executemany("INSERT INTO tombstones(seq, vid) VALUES (?, ?)", [(seq, i[0]) for i in ids])
+            self._prune_tombstones(conn, seq)
+
+    def _prune_tombstones(self, conn: sqlite3.Connection, seq: int) -> None:
+        # Keep the log bounded. A cache older than the floor reloads in full instead.
+        (count,) = conn.execute("SELECT count(*) FROM tombstones").fetchone()
+        if count <= _TOMBSTONE_LIMIT:
+            return
+        (cutoff,) = conn.execute(
+            "SELECT seq FROM tombstones ORDER BY seq LIMIT 1 OFFSET ?", (count // 2,)
+        ).fetchone()
+        conn.execute("DELETE FROM tombstones WHERE seq < ?", (cutoff,))
+        conn.execute("UPDATE state SET value = ? WHERE name = 'tombstone_floor'", (cutoff - 1,))
+
+    def get(self, keys: Sequence[str], *, return_vector: bool, return_metadata: bool) -> list[MemoryRecord]:
+        """Records by key in request order; missing keys omitted."""
+        with self._guard("get_vectors") as conn:
+            rows = conn.execute(
+                f"SELECT key, vector, metadata FROM vectors WHERE key IN ({','.join('?' * len(keys))})", list(keys)
+            ).fetchall()
+        found = {row[0]: row for row in rows}
+        return [self._record(found[k], return_vector, return_metadata) for k in dict.fromkeys(keys) if k in found]
+
+    def _record(self, row: tuple[Any, ...], return_vector: bool, return_metadata: bool) -> MemoryRecord:
+        key, blob, doc = row
+        vector = np.frombuffer(blob, dtype=np.float32).copy() if return_vector else None
+        return MemoryRecord(key, vector, json.loads(doc) if return_metadata else None)
+
+    def list(
+        self, *, max_results: int, next_token: str | None, segments: int, segment: int, return_vector: bool, return_metadata: bool
+    ) -> VectorPage:
+        """One page of records in id order, optionally of one segment."""
+        scope = {"index": self.info.name, "segments": segments, "segment": segment}
+        after = int(decode_token(next_token, scope)["after"]) if next_token else 0
+        where = "id > ?" + (" AND id % ? = ?" if segments > 1 else "")
+        params: list[int] = [after] + ([segments, segment] if segments > 1 else [])
+        with self._guard("list_vectors") as conn:
+            rows = conn.execute(
+                f"SELECT id, key, vector, metadata FROM vectors WHERE {where} ORDER BY id LIMIT ?",
+                [*params, max_results + 1],
+            ).fetchall()
+        more = len(rows) > max_results
+        rows = rows[:max_results]
+        records = [self._record(row[1:], return_vector, return_metadata) for row in rows]
+        token = encode_token({**scope, "after": rows[-1][0]}) if more else None
+        return VectorPage(records, token)
+
+    def query(
+        self, vector: NDArray[np.float32], *, top_k: int, node: FilterNode | None, return_metadata: bool, return_distance: bool
+    ) -> list[QueryMatch]:
+        """Exact nearest neighbours among the records that pass ``node``."""
+        with self._guard("query_vectors") as conn, _transaction(conn, "BEGIN"):
+            self._sync_cache(conn)
+            positions = None
+            if node is not None:
+                positions = self._cache.positions(self._matching_ids(conn, node))
+            best_ids, distances = self._cache.top_k(vector, top_k, positions)
+            if best_ids.size == 0:
+                return []
+            id_list = best_ids.tolist()
+            column = "metadata" if return_metadata else "NULL"
+            rows = conn.execute(
+                f"SELECT id, key, {column} FROM vectors WHERE id IN ({','.join('?' * len(id_list))})", id_list
+            ).fetchall()
+        by_id = {row[0]: row for row in rows}
+        return [
+            QueryMatch(
+                key=by_id[i][1],
+                distance=float(d) if return_distance else None,
+                metadata=json.loads(by_id[i][2]) if return_metadata else None,
+            )
+            for i, d in zip(id_list, distances.tolist(), strict=True)
+            if i in by_id
+        ]
+
+    def _matching_ids(self, conn: sqlite3.Connection, node: FilterNode) -> NDArray[np.int64]:
+        """Sorted, distinct ids of the records that pass ``node``."""
+        sql, params = _compiled(node).select_ids()
+        # One string from SQLite parsed by numpy is ~3x faster than stepping rows in Python.
+        (text,) = conn.execute(f"SELECT group_concat(id) FROM ({sql})", params).fetchone()
+        if not text:
+            return np.empty(0, dtype=np.int64)
+        ids = np.sort(np.fromstring(text, dtype=np.int64, sep=","))
+        if ids.size > 1:
+            ids = ids[np.concatenate(([True], ids[1:] != ids[:-1]))]
+        return ids
+
+    def _sync_cache(self, conn: sqlite3.Connection) -> None:
+        """Bring the matrix cache to the file's current write sequence (inside a read txn)."""
+        seq, floor = (
+            int(v) for (v,) in conn.execute("SELECT value FROM state WHERE name IN ('seq', 'tombstone_floor') ORDER BY name")
+        )
+        cache = self._cache
+        if seq == cache.seq:
+            return
+        if cache.seq < 0 or cache.seq < floor:
+            cache.reset()
+            rows = conn.execute("SELECT id, vector FROM vectors ORDER BY id").fetchall()
+        else:
+            dead = [r[0] for r in conn.execute("SELECT vid FROM tombstones WHERE seq > ?", (cache.seq,))]
+            cache.remove(np.sort(np.asarray(dead, dtype=np.int64)))
+            rows = conn.execute("SELECT id, vector FROM vectors WHERE seq > ?", (cache.seq,)).fetchall()
+        if rows:
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            cache.upsert(ids, _as_matrix([r[1] for r in rows], self.info.dimension))
+        cache.seq = seq
+
+    def count(self) -> int:
+        """Number of records (cheap; used by stats and tests)."""
+        with self._guard("count") as conn:
+            (n,) = conn.execute("SELECT count(*) FROM vectors").fetchone()
+        return int(n)
+
+    def integrity_check(self) -> str:
+        """SQLite's own consistency check of the file ("ok" when healthy)."""
+        with self._guard("integrity_check") as conn:
+            return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+

@@ -1,0 +1,46 @@
+"""Core types, limits and the filter language; knows nothing of any backend."""
+
+from ._exceptions import (
+    AccessDeniedError,
+    BackendUnavailableError,
+    ConflictError,
+    FilterError,
+    NotFoundError,
+    QuotaExceededError,
+    RetryableError,
+    ThrottledError,
+    ValidationError,
+    VectorMemoryError,
+)
+from ._filter import And, Compare, FilterNode, Or, conjoin, filter_keys, matches, parse_filter
+from ._limits import DistanceMetric, MetadataValue
+from ._types import Field, Memory, MemoryRecord, MemoryType, Scope, epoch_to_iso
+
+__all__ = [
+    "AccessDeniedError",
+    "And",
+    "BackendUnavailableError",
+    "Compare",
+    "ConflictError",
+    "DistanceMetric",
+    "Field",
+    "FilterError",
+    "FilterNode",
+    "Memory",
+    "MemoryRecord",
+    "MemoryType",
+    "MetadataValue",
+    "NotFoundError",
+    "Or",
+    "QuotaExceededError",
+    "RetryableError",
+    "Scope",
+    "ThrottledError",
+    "ValidationError",
+    "VectorMemoryError",
+    "conjoin",
+    "epoch_to_iso",
+    "filter_keys",
+    "matches",
+    "parse_filter",
+]

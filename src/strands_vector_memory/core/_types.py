@@ -1,0 +1,200 @@
+"""The memory data model shared by every backend and every face of the library.
+
+A memory is stored as one vector plus metadata. The metadata schema is fixed here so
+that a memory written by the CLI, the Strands plugin or a teammate's agent can be
+filtered the same way on the embedded engine and on S3 Vectors. Times are epoch
+seconds (numbers) so they can be range-filtered; an ISO copy is kept for people.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from enum import Enum
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._exceptions import ValidationError
+
+__all__ = [
+    "Field",
+    "Memory",
+    "MemoryRecord",
+    "MemoryType",
+    "Scope",
+    "epoch_to_iso",
+]
+
+
+class MemoryType(str, Enum):
+    """What kind of thing a memory is; drives expiry and consolidation later."""
+
+    EPISODIC = "episodic"
+    """Something that happened (a turn, an event)."""
+    SEMANTIC = "semantic"
+    """A fact or preference that holds beyond one episode."""
+    PROCEDURAL = "procedural"
+    """How to do something."""
+    SUMMARY = "summary"
+    """A summary of a conversation."""
+
+    @classmethod
+    def parse(cls, value: str | MemoryType) -> MemoryType:
+        """Accept an enum member or its string value, with a clear error otherwise."""
+        try:
+            return cls(value)
+        except ValueError:
+            allowed = ", ".join(m.value for m in cls)
+            raise ValidationError(
+                f"unknown memory_type {value!r}: use one of {allowed}", field="memory_type", limit=allowed
+            ) from None
+
+
+class Field:
+    """Metadata key names every backend stores (one place, so nobody misspells them)."""
+
+    CONTENT: Final = "content"
+    TENANT_ID: Final = "tenant_id"
+    USER_ID: Final = "user_id"
+    AGENT_ID: Final = "agent_id"
+    TEAM_ID: Final = "team_id"
+    TASK_ID: Final = "task_id"
+    CONVERSATION_ID: Final = "conversation_id"
+    MEMORY_TYPE: Final = "memory_type"
+    SOURCE: Final = "source"
+    CREATED_AT: Final = "created_at"
+    CREATED_AT_ISO: Final = "created_at_iso"
+    EVENT_TIME: Final = "event_time"
+    EXPIRES_AT: Final = "expires_at"
+    CONFIDENCE: Final = "confidence"
+
+    #: Keys declared non-filterable on every memory index: large or display-only text,
+    #: so the 2 KB filterable budget is never spent on it.
+    NON_FILTERABLE: Final = frozenset({CONTENT, CREATED_AT_ISO})
+
+
+_SCOPE_FIELDS: Final = {
+    "tenant_id": Field.TENANT_ID,
+    "user_id": Field.USER_ID,
+    "agent_id": Field.AGENT_ID,
+    "team_id": Field.TEAM_ID,
+    "task_id": Field.TASK_ID,
+    "conversation_id": Field.CONVERSATION_ID,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Who a memory belongs to. Unset parts are wildcards when recalling.
+
+    A scope is both what is stamped on a new memory and the filter applied when
+    recalling, so ``remember`` and ``recall`` can never disagree about scoping.
+    """
+
+    tenant_id: str | None = None
+    user_id: str | None = None
+    agent_id: str | None = None
+    team_id: str | None = None
+    task_id: str | None = None
+    conversation_id: str | None = None
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ValidationError(
+                    f"scope {f.name} must be a non-empty string or None, got {value!r}", field=f"scope.{f.name}"
+                )
+
+    def items(self) -> dict[str, str]:
+        """The set parts as metadata key -> value."""
+        return {meta: getattr(self, attr) for attr, meta in _SCOPE_FIELDS.items() if getattr(self, attr) is not None}
+
+    def to_filter(self) -> dict[str, Any] | None:
+        """An S3 Vectors filter matching memories in this scope (``None`` = everything)."""
+        parts = [{key: {"$eq": value}} for key, value in self.items().items()]
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else {"$and": parts}
+
+    def is_empty(self) -> bool:
+        """True when no part is set (the scope matches every memory)."""
+        return not self.items()
+
+    def merge(self, other: Scope) -> Scope:
+        """This scope with the parts ``other`` sets laid over it."""
+        values = {f.name: getattr(other, f.name) or getattr(self, f.name) for f in fields(self)}
+        return Scope(**values)
+
+
+def epoch_to_iso(seconds: float) -> str:
+    """Render epoch seconds as an ISO-8601 UTC string for display."""
+    return _dt.datetime.fromtimestamp(seconds, tz=_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MemoryRecord:
+    """What a backend stores: a key, a vector and metadata (``content`` among it).
+
+    Backends return records with ``vector`` or ``metadata`` left ``None`` when the
+    caller did not ask for them, as S3 Vectors does.
+    """
+
+    key: str
+    vector: NDArray[np.float32] | None = None
+    metadata: Mapping[str, Any] | None = field(default=None)
+
+    @property
+    def content(self) -> str:
+        """The remembered text."""
+        value = (self.metadata or {}).get(Field.CONTENT, "")
+        return value if isinstance(value, str) else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    """One memory as returned by ``recall``, ``get`` and ``list``.
+
+    ``score`` is a similarity (higher is better; cosine similarity on cosine indexes)
+    and ``distance`` is what the backend reported; both are ``None`` outside recall.
+    """
+
+    key: str
+    content: str
+    metadata: Mapping[str, Any]
+    score: float | None = None
+    distance: float | None = None
+
+    @property
+    def memory_type(self) -> MemoryType | None:
+        """The memory's type, if it has a known one."""
+        value = self.metadata.get(Field.MEMORY_TYPE)
+        try:
+            return MemoryType(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
+
+    @property
+    def created_at(self) -> float | None:
+        """When the memory was stored, epoch seconds."""
+        value = self.metadata.get(Field.CREATED_AT)
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    @property
+    def scope(self) -> Scope:
+        """The scope stamped on the memory."""
+        values = {attr: self.metadata.get(meta) for attr, meta in _SCOPE_FIELDS.items()}
+        return Scope(**{k: v for k, v in values.items() if isinstance(v, str) and v.strip()})
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view (the CLI's ``--json`` shape)."""
+        return {
+            "key": self.key,
+            "content": self.content,
+            "score": self.score,
+            "distance": self.distance,
+            "metadata": dict(self.metadata),
+        }
