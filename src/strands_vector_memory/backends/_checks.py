@@ -65,8 +65,10 @@ def check_create_index(
     name: str, dimension: int, distance_metric: str, non_filterable_keys: Sequence[str]
 ) -> tuple[str, int, DistanceMetric, frozenset[str]]:
     """Validate ``CreateIndex`` arguments."""
-    if isinstance(non_filterable_keys, str):
-        raise ValidationError("non_filterable_keys must be a list of key names, not one string", field="non_filterable_keys")
+    if non_filterable_keys is None:
+        non_filterable_keys = ()
+    if isinstance(non_filterable_keys, str) or not isinstance(non_filterable_keys, Sequence | set | frozenset):
+        raise ValidationError("non_filterable_keys must be a list of key names", field="non_filterable_keys")
     return (
         validate_index_name(name),
         validate_dimension(dimension),
@@ -77,23 +79,23 @@ def check_create_index(
 
 def check_put(info: IndexInfo, records: Sequence[MemoryRecord]) -> list[CheckedRecord]:
     """Validate a ``PutVectors`` batch as a whole; any bad record fails the batch."""
-    if isinstance(records, MemoryRecord):
-        raise ValidationError("put_vectors takes a list of records, not one record", field="records")
+    if not isinstance(records, Sequence):
+        raise ValidationError(f"put_vectors takes a list of records, got {type(records).__name__}", field="records")
     validate_batch_size(len(records), MAX_PUT_BATCH, "put_vectors")
     seen: set[str] = set()
     documents = []
     for i, record in enumerate(records):
         if not isinstance(record, MemoryRecord):
-            raise ValidationError(f"records[{i}] must be a MemoryRecord, got {type(record).__name__}", field=f"records[{i}]")
+            raise ValidationError(
+                f"records[{i}] must be a MemoryRecord, got {type(record).__name__}", field=f"records[{i}]"
+            )
         key = validate_key(record.key)
         if key in seen:
             raise ValidationError(f"key {key!r} appears twice in one put_vectors batch", field=f"records[{i}].key")
         seen.add(key)
         documents.append(encode_metadata(record.metadata, info.non_filterable_keys, field=f"records[{i}].metadata"))
     vectors = _check_vectors(info, records)
-    return [
-        CheckedRecord(record.key, vectors[i], documents[i][0], documents[i][1]) for i, record in enumerate(records)
-    ]
+    return [CheckedRecord(record.key, vectors[i], documents[i][0], documents[i][1]) for i, record in enumerate(records)]
 
 
 def _check_vectors(info: IndexInfo, records: Sequence[MemoryRecord]) -> NDArray[np.float32]:
@@ -104,14 +106,15 @@ def _check_vectors(info: IndexInfo, records: Sequence[MemoryRecord]) -> NDArray[
         matrix = np.asarray([record.vector for record in records], dtype=np.float64)
         if matrix.ndim != 2 or matrix.shape[1] != info.dimension:
             raise ValueError("ragged or wrong dimension")
-        as32 = matrix.astype(np.float32)
+        with np.errstate(over="ignore"):  # beyond float32 becomes inf, rejected below
+            as32 = matrix.astype(np.float32)
         bad = ~np.isfinite(as32).all(axis=1)
         if info.distance_metric == "cosine":
             bad |= ~as32.any(axis=1)
         if bad.any():
             raise ValueError("non-finite or zero")
         return as32
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         # Slow path: find the first offending record for a precise message.
         for i, record in enumerate(records):
             if record.vector is None:
@@ -121,8 +124,8 @@ def _check_vectors(info: IndexInfo, records: Sequence[MemoryRecord]) -> NDArray[
 
 
 def _check_keys(keys: Sequence[str], limit: int, what: str) -> list[str]:
-    if isinstance(keys, str):
-        raise ValidationError(f"{what} takes a list of keys, not one string", field="keys")
+    if isinstance(keys, str) or not isinstance(keys, Sequence):
+        raise ValidationError(f"{what} takes a list of keys, got {type(keys).__name__}", field="keys")
     validate_batch_size(len(keys), limit, what)
     return [validate_key(k) for k in keys]
 
@@ -152,7 +155,9 @@ def check_list(max_results: int, segment_count: int | None, segment_index: int |
     """Validate ``ListVectors`` paging; returns (page size, segment count, segment index)."""
     if isinstance(max_results, bool) or not isinstance(max_results, int) or not 1 <= max_results <= MAX_LIST_PAGE:
         raise ValidationError(
-            f"max_results must be in 1..{MAX_LIST_PAGE}, got {max_results!r}", field="max_results", limit=f"1..{MAX_LIST_PAGE}"
+            f"max_results must be in 1..{MAX_LIST_PAGE}, got {max_results!r}",
+            field="max_results",
+            limit=f"1..{MAX_LIST_PAGE}",
         )
     if segment_count is None and segment_index is None:
         return max_results, 1, 0
@@ -178,10 +183,14 @@ def encode_token(payload: Mapping[str, Any]) -> str:
 
 def decode_token(token: str, expected: Mapping[str, Any]) -> dict[str, Any]:
     """Decode a paging token and check it belongs to this listing."""
+    if not isinstance(token, str):
+        raise ValidationError(f"next_token must be a string, got {type(token).__name__}", field="next_token")
     try:
         payload = json.loads(base64.urlsafe_b64decode(token.encode()))
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise ValidationError("next_token is not a token this backend issued", field="next_token") from exc
     if not isinstance(payload, dict) or any(payload.get(k) != v for k, v in expected.items()):
-        raise ValidationError("next_token belongs to a different listing (index or segments differ)", field="next_token")
+        raise ValidationError(
+            "next_token belongs to a different listing (index or segments differ)", field="next_token"
+        )
     return payload

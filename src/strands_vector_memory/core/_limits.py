@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from typing import Any, Final, Literal
 
 import numpy as np
@@ -125,7 +125,7 @@ def validate_non_filterable_keys(keys: Collection[str]) -> frozenset[str]:
             limit=f"<= {MAX_NON_FILTERABLE_KEYS}",
         )
     for key in result:
-        _check_metadata_key(key)
+        _check_metadata_key(key, field="non_filterable_keys")
     return result
 
 
@@ -160,20 +160,25 @@ def validate_top_k(top_k: object) -> int:
     return top_k
 
 
-def validate_vector(vector: object, dimension: int, metric: DistanceMetric, *, field: str = "vector") -> NDArray[np.float32]:
+def validate_vector(
+    vector: object, dimension: int, metric: DistanceMetric, *, field: str = "vector"
+) -> NDArray[np.float32]:
     """Return the vector as float32, rejecting wrong length, NaN/inf and zero cosine vectors."""
     try:
         array = np.asarray(vector, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ValidationError(f"{field} must be a sequence of numbers", field=field) from exc
     if array.ndim != 1 or array.shape[0] != dimension:
         got = array.shape[0] if array.ndim == 1 else f"shape {array.shape}"
         raise ValidationError(
             f"{field} has dimension {got}, the index expects {dimension}", field=field, limit=f"dimension {dimension}"
         )
-    as32 = array.astype(np.float32)
+    with np.errstate(over="ignore"):  # beyond float32 becomes inf, rejected just below
+        as32 = array.astype(np.float32)
     if not np.isfinite(as32).all():
-        raise ValidationError(f"{field} contains NaN or infinity (or a value beyond float32)", field=field, limit="finite float32")
+        raise ValidationError(
+            f"{field} contains NaN or infinity (or a value beyond float32)", field=field, limit="finite float32"
+        )
     if metric == "cosine" and not as32.any():
         raise ValidationError(f"{field} is all zeros, which a cosine index cannot score", field=field, limit="non-zero")
     return as32
@@ -189,7 +194,9 @@ def filterable_metadata_bytes(metadata: Mapping[str, Any], non_filterable: Colle
     return json_size({k: v for k, v in metadata.items() if k not in non_filterable})
 
 
-def validate_metadata(metadata: object, non_filterable: Collection[str], *, field: str = "metadata") -> dict[str, MetadataValue]:
+def validate_metadata(
+    metadata: object, non_filterable: Collection[str], *, field: str = "metadata"
+) -> dict[str, MetadataValue]:
     """Check types, key names, key count and the 2 KB / 40 KB size limits."""
     return encode_metadata(metadata, non_filterable, field=field)[0]
 
@@ -255,7 +262,13 @@ def _check_metadata_key(key: object, *, field: str = "metadata") -> None:
             limit=f"key names 1-{MAX_METADATA_KEY_CHARS} characters",
         )
     if key.startswith("$"):
-        raise ValidationError(f"{field} key {key!r} may not start with '$' (reserved for filter operators)", field=field)
+        raise ValidationError(
+            f"{field} key {key!r} may not start with '$' (reserved for filter operators)", field=field
+        )
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(f"{field} key {key!r} is not valid UTF-8 (a lone surrogate)", field=field) from None
 
 
 _SCALARS = (str, int, float, bool)

@@ -95,7 +95,9 @@ class EmbeddedBackend:
         non_filterable_keys: Sequence[str] = (),
     ) -> IndexInfo:
         """Create an index file atomically: built under a temporary name, then linked."""
-        name, dimension, metric, non_filterable = check_create_index(name, dimension, distance_metric, non_filterable_keys)
+        name, dimension, metric, non_filterable = check_create_index(
+            name, dimension, distance_metric, non_filterable_keys
+        )
         info = IndexInfo(name, dimension, metric, non_filterable, time.time())
         temp = self.path / f".{name}.{uuid.uuid4().hex}.tmp"
         try:
@@ -164,7 +166,7 @@ class EmbeddedBackend:
     ) -> VectorPage:
         """One page of records."""
         size, segments, segment = check_list(max_results, segment_count, segment_index)
-        return self._index(index).list(
+        return self._index(index).list_page(
             max_results=size,
             next_token=next_token,
             segments=segments,

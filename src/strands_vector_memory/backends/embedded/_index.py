@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ...core import BackendUnavailableError, FilterNode, MemoryRecord, NotFoundError
+from ...core import BackendUnavailableError, FilterNode, MemoryRecord, NotFoundError, ValidationError
 from ...core._limits import validate_distance_metric
 from .._checks import CheckedRecord, decode_token, encode_token
 from .._contract import IndexInfo, QueryMatch, VectorPage
@@ -108,8 +108,15 @@ def _transaction(conn: sqlite3.Connection, begin: str) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
-@lru_cache(maxsize=256)
 def _compiled(node: FilterNode) -> SqlFilter:
+    # Nodes compare like their values, and 1 == 1.0 == True in Python, so a cache keyed
+    # on the node alone would hand {"k": true} the SQL compiled for {"k": 1}. repr() keeps
+    # the types apart.
+    return _compiled_by_repr(repr(node), node)
+
+
+@lru_cache(maxsize=256)
+def _compiled_by_repr(signature: str, node: FilterNode) -> SqlFilter:
     return compile_filter(node)
 
 
@@ -188,7 +195,10 @@ class EmbeddedIndex:
             )
             row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'vectors'").fetchone()
             next_id = (int(row[0]) if row else 0) + 1
-            updates, inserts, meta_rows, fts_rows = [], [], [], []
+            updates: list[tuple[object, ...]] = []
+            inserts: list[tuple[object, ...]] = []
+            meta_rows: list[tuple[object, ...]] = []
+            fts_rows: list[tuple[object, ...]] = []
             for record in records:
                 blob = record.vector.tobytes()
                 doc = record.metadata_json
@@ -233,9 +243,7 @@ class EmbeddedIndex:
         (count,) = conn.execute("SELECT count(*) FROM tombstones").fetchone()
         if count <= _TOMBSTONE_LIMIT:
             return
-        (cutoff,) = conn.execute(
-            "SELECT seq FROM tombstones ORDER BY seq LIMIT 1 OFFSET ?", (count // 2,)
-        ).fetchone()
+        (cutoff,) = conn.execute("SELECT seq FROM tombstones ORDER BY seq LIMIT 1 OFFSET ?", (count // 2,)).fetchone()
         conn.execute("DELETE FROM tombstones WHERE seq < ?", (cutoff,))
         conn.execute("UPDATE state SET value = ? WHERE name = 'tombstone_floor'", (cutoff - 1,))
 
@@ -253,12 +261,21 @@ class EmbeddedIndex:
         vector = np.frombuffer(blob, dtype=np.float32).copy() if return_vector else None
         return MemoryRecord(key, vector, json.loads(doc) if return_metadata else None)
 
-    def list(
-        self, *, max_results: int, next_token: str | None, segments: int, segment: int, return_vector: bool, return_metadata: bool
+    def list_page(
+        self,
+        *,
+        max_results: int,
+        next_token: str | None,
+        segments: int,
+        segment: int,
+        return_vector: bool,
+        return_metadata: bool,
     ) -> VectorPage:
         """One page of records in id order, optionally of one segment."""
         scope = {"index": self.info.name, "segments": segments, "segment": segment}
-        after = int(decode_token(next_token, scope)["after"]) if next_token else 0
+        after = decode_token(next_token, scope).get("after") if next_token else 0
+        if isinstance(after, bool) or not isinstance(after, int):
+            raise ValidationError("next_token is not a token this backend issued", field="next_token")
         where = "id > ?" + (" AND id % ? = ?" if segments > 1 else "")
         params: list[int] = [after] + ([segments, segment] if segments > 1 else [])
         with self._guard("list_vectors") as conn:
@@ -273,7 +290,13 @@ class EmbeddedIndex:
         return VectorPage(records, token)
 
     def query(
-        self, vector: NDArray[np.float32], *, top_k: int, node: FilterNode | None, return_metadata: bool, return_distance: bool
+        self,
+        vector: NDArray[np.float32],
+        *,
+        top_k: int,
+        node: FilterNode | None,
+        return_metadata: bool,
+        return_distance: bool,
     ) -> list[QueryMatch]:
         """Exact nearest neighbours among the records that pass ``node``."""
         with self._guard("query_vectors") as conn, _transaction(conn, "BEGIN"):
@@ -315,7 +338,8 @@ class EmbeddedIndex:
     def _sync_cache(self, conn: sqlite3.Connection) -> None:
         """Bring the matrix cache to the file's current write sequence (inside a read txn)."""
         seq, floor = (
-            int(v) for (v,) in conn.execute("SELECT value FROM state WHERE name IN ('seq', 'tombstone_floor') ORDER BY name")
+            int(v)
+            for (v,) in conn.execute("SELECT value FROM state WHERE name IN ('seq', 'tombstone_floor') ORDER BY name")
         )
         cache = self._cache
         if seq == cache.seq:
@@ -342,4 +366,3 @@ class EmbeddedIndex:
         """SQLite's own consistency check of the file ("ok" when healthy)."""
         with self._guard("integrity_check") as conn:
             return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
-

@@ -48,7 +48,8 @@ class MatrixCache:
     def _prepare(self, vectors: NDArray[np.float32]) -> NDArray[np.float32]:
         if self.metric == "cosine":
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-            return (vectors / norms).astype(np.float32, copy=False)
+            normalised: NDArray[np.float32] = (vectors / norms).astype(np.float32, copy=False)
+            return normalised
         return vectors
 
     def _grow(self, needed: int) -> None:
@@ -74,7 +75,8 @@ class MatrixCache:
         inside = pos < self._size
         pos, ids = pos[inside], ids[inside]
         found = (current[pos] == ids) & self._alive[pos]
-        return pos[found].astype(np.int64, copy=False)
+        result: NDArray[np.int64] = pos[found].astype(np.int64, copy=False)
+        return result
 
     def upsert(self, ids: NDArray[np.int64], vectors: NDArray[np.float32]) -> None:
         """Insert or replace rows; ids arrive in any order."""
@@ -167,12 +169,13 @@ class MatrixCache:
         k = min(k, int(ids.size) if alive is None else int(alive.sum()))
         if k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        if k < distances.size:
-            part = np.argpartition(distances, k - 1)[:k]
-        else:
-            part = np.arange(distances.size)
-        best = part[np.lexsort((ids[part], distances[part]))]
-        result = distances[best]
+        part = np.argpartition(distances, k - 1)[:k] if k < distances.size else np.arange(distances.size)
         if self.metric == "euclidean":
-            result = np.sqrt(np.maximum(result, 0.0))
-        return ids[best], result.astype(np.float32, copy=False)
+            # |r|^2 - 2 r.q + |q|^2 cancels badly in float32 for long, close vectors (a stored
+            # vector was reported at distance 0.7 from itself): re-score the k winners exactly.
+            diff = rows[part].astype(np.float64) - query.astype(np.float64)
+            chosen = np.sqrt(np.einsum("ij,ij->i", diff, diff)).astype(np.float32)
+        else:
+            chosen = distances[part]
+        order = np.lexsort((ids[part], chosen))
+        return ids[part][order], chosen[order]
