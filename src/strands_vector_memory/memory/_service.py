@@ -1,0 +1,579 @@
+"""``VectorMemory``: the one service every face of the library calls.
+
+It owns the memory semantics (scoping, schema stamping, expiry, keys, scores) and
+nothing else: vectors come from an :class:`Embedder`, storage is a
+:class:`VectorBackend`, and which index a scope lives in is an :class:`IndexLayout`.
+The CLI, the Strands plugin and any server are thin layers over these methods.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import builtins
+import json
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..backends import IndexInfo, VectorBackend
+from ..core import (
+    ConflictError,
+    Field,
+    Memory,
+    MemoryRecord,
+    MemoryType,
+    NotFoundError,
+    Scope,
+    ValidationError,
+    conjoin,
+    matches,
+    parse_filter,
+)
+from ..core._limits import (
+    MAX_DELETE_BATCH,
+    MAX_GET_BATCH,
+    MAX_PUT_BATCH,
+    encode_metadata,
+    validate_key,
+    validate_top_k,
+)
+from ..embedders import Embedder
+from ._inputs import NewMemory, Timestamp, build_metadata, check_content, idempotent_key, new_key, to_epoch
+from ._layout import IndexLayout, SharedIndexLayout
+
+__all__ = ["MemoryPage", "MemoryStats", "VectorMemory"]
+
+_EMBED_BATCH = 64
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryPage:
+    """One page of ``list``; pass ``next_token`` back for the next page."""
+
+    memories: list[Memory]
+    next_token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryStats:
+    """What a store holds, as ``stats`` counts it."""
+
+    total: int
+    expired: int
+    by_type: dict[str, int]
+    by_user: dict[str, int]
+    indexes: list[str]
+    oldest: float | None
+    newest: float | None
+    dimension: int
+    embedder: str
+    backend: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view."""
+        return {
+            "total": self.total,
+            "expired": self.expired,
+            "by_type": self.by_type,
+            "by_user": self.by_user,
+            "indexes": self.indexes,
+            "oldest": self.oldest,
+            "newest": self.newest,
+            "dimension": self.dimension,
+            "embedder": self.embedder,
+            "backend": self.backend,
+        }
+
+
+def _not_expired(now: float) -> dict[str, Any]:
+    return {"$or": [{Field.EXPIRES_AT: {"$exists": False}}, {Field.EXPIRES_AT: {"$gt": now}}]}
+
+
+def _resolve_scope(scope: Scope | None, user_id: str | None) -> Scope:
+    base = scope or Scope()
+    return base if user_id is None else replace(base, user_id=user_id)
+
+
+class VectorMemory:
+    """Long-term semantic memory: remember text, recall it by meaning.
+
+    Args:
+        backend: Where vectors live (``EmbeddedBackend`` by default via :meth:`open`).
+        embedder: Turns text into vectors; its dimension fixes the index dimension.
+        layout: Which index a scope lives in (one shared index by default).
+        default_source: The ``source`` stamped on memories that do not name one.
+        clock: Epoch seconds now; injectable so expiry can be tested without sleeping.
+    """
+
+    def __init__(
+        self,
+        backend: VectorBackend,
+        embedder: Embedder,
+        *,
+        layout: IndexLayout | None = None,
+        default_source: str = "api",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not isinstance(backend, VectorBackend):
+            raise TypeError(f"backend must implement VectorBackend, got {type(backend).__name__}")
+        if not isinstance(embedder, Embedder):
+            raise TypeError(f"embedder must implement Embedder, got {type(embedder).__name__}")
+        self.backend = backend
+        self.embedder = embedder
+        self.layout = layout or SharedIndexLayout()
+        self.default_source = default_source
+        self._clock = clock
+        self._ready: set[str] = set()
+        self._ready_lock = threading.Lock()
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        embedder: Embedder | None = None,
+        layout: IndexLayout | None = None,
+        **options: Any,
+    ) -> VectorMemory:
+        """A memory on the embedded engine at ``path`` with the bundled offline embedder.
+
+        ``path`` defaults to ``$STRANDS_MEMORY_STORE`` or the per-user data directory.
+        """
+        from ..backends import EmbeddedBackend
+        from ..embedders import MiniLMEmbedder
+        from ._paths import default_store_path
+
+        backend = EmbeddedBackend(path if path is not None else default_store_path())
+        return cls(backend, embedder or MiniLMEmbedder(), layout=layout, **options)
+
+    def __repr__(self) -> str:
+        return f"VectorMemory(backend={self.backend!r}, embedder={self.embedder.name!r}, layout={self.layout!r})"
+
+    def __enter__(self) -> VectorMemory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the backend."""
+        self.backend.close()
+
+    # -- indexes ---------------------------------------------------------------
+
+    def ensure_index(self, *, scope: Scope | None = None) -> IndexInfo:
+        """Create the index ``scope`` lives in now rather than on first write.
+
+        Useful to fail early on a read-only path or on a store built with another embedder.
+        """
+        name = self.layout.index_for(scope or Scope())
+        self._ensure_index(name)
+        return self.backend.get_index(name)
+
+    def _ensure_index(self, name: str) -> None:
+        """Create the index on first use; refuse one built for another embedder."""
+        if name in self._ready:
+            return
+        with self._ready_lock:
+            if name in self._ready:
+                return
+            try:
+                info = self.backend.get_index(name)
+            except NotFoundError:
+                try:
+                    info = self.backend.create_index(
+                        name,
+                        dimension=self.embedder.dimension,
+                        distance_metric="cosine",
+                        non_filterable_keys=sorted(Field.NON_FILTERABLE),
+                    )
+                except ConflictError:  # another process created it first
+                    info = self.backend.get_index(name)
+            if info.dimension != self.embedder.dimension:
+                raise ConflictError(
+                    f"index {name!r} holds {info.dimension}-dimensional vectors but embedder "
+                    f"{self.embedder.name!r} makes {self.embedder.dimension}: use the embedder the store was built with"
+                )
+            self._ready.add(name)
+
+    def _existing_indexes(self) -> list[str]:
+        return self.layout.all_indexes([info.name for info in self.backend.list_indexes()])
+
+    # -- writing ---------------------------------------------------------------
+
+    def remember(
+        self,
+        content: str,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        memory_type: MemoryType | str = MemoryType.EPISODIC,
+        source: str | None = None,
+        event_time: Timestamp | None = None,
+        expires_at: Timestamp | None = None,
+        ttl: float | None = None,
+        confidence: float | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        key: str | None = None,
+        idempotent: bool = False,
+    ) -> Memory:
+        """Store one memory and return it (with its key).
+
+        ``idempotent=True`` derives the key from scope, type and content, so repeating
+        the call stores one copy; ``key=`` names it explicitly (overwriting).
+        """
+        item = NewMemory(
+            content=content,
+            memory_type=memory_type,
+            source=source,
+            event_time=event_time,
+            expires_at=expires_at,
+            ttl=ttl,
+            confidence=confidence,
+            metadata=metadata,
+            key=key,
+            idempotent=idempotent,
+        )
+        return self.remember_many([item], scope=scope, user_id=user_id)[0]
+
+    def remember_many(
+        self,
+        items: Iterable[NewMemory | str],
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+    ) -> list[Memory]:
+        """Store many memories: embedded in batches, written in batches of up to 500.
+
+        Every item is validated before anything is embedded or written, so bad input
+        fails the call without a partial write of invalid data.
+        """
+        prepared = self._prepare(items, _resolve_scope(scope, user_id))
+        if not prepared:
+            return []
+        stored: list[Memory] = []
+        for start in range(0, len(prepared), MAX_PUT_BATCH):
+            chunk = prepared[start : start + MAX_PUT_BATCH]
+            vectors = self._embed_documents([m[Field.CONTENT] for _, _, m in chunk])
+            by_index: dict[str, list[MemoryRecord]] = {}
+            for (index, key, metadata), vector in zip(chunk, vectors, strict=True):
+                by_index.setdefault(index, []).append(MemoryRecord(key, vector, metadata))
+            for index, records in by_index.items():
+                self._ensure_index(index)
+                self.backend.put_vectors(index, _last_wins(records))
+            stored.extend(Memory(key, metadata[Field.CONTENT], metadata) for _, key, metadata in chunk)
+        return stored
+
+    def check(
+        self, items: Iterable[NewMemory | str], *, scope: Scope | None = None, user_id: str | None = None
+    ) -> None:
+        """Validate items exactly as ``remember_many`` would, without embedding or writing.
+
+        Raises:
+            ValidationError: naming the first bad item (``items[i]``) and its field.
+        """
+        self._prepare(items, _resolve_scope(scope, user_id))
+
+    def _prepare(self, items: Iterable[NewMemory | str], base: Scope) -> builtins.list[tuple[str, str, dict[str, Any]]]:
+        """(index, key, metadata) per item; every item is validated before any is written."""
+        now = self._clock()
+        prepared: builtins.list[tuple[str, str, dict[str, Any]]] = []
+        for i, raw in enumerate(items):
+            item = NewMemory(content=raw) if isinstance(raw, str) else raw
+            try:
+                if not isinstance(item, NewMemory):
+                    raise ValidationError(f"must be text or a NewMemory, got {type(raw).__name__}", field="item")
+                item_scope = base.merge(item.scope)
+                metadata = build_metadata(item, item_scope, now=now, default_source=self.default_source)
+                encode_metadata(metadata, Field.NON_FILTERABLE)  # the S3 Vectors limits, up front
+                if item.key is not None:
+                    key = validate_key(item.key)
+                elif item.idempotent:
+                    key = idempotent_key(item_scope, metadata[Field.MEMORY_TYPE], metadata[Field.CONTENT])
+                else:
+                    key = new_key()
+            except ValidationError as exc:
+                raise ValidationError(f"items[{i}]: {exc}", field=exc.field, limit=exc.limit) from exc
+            prepared.append((self.layout.index_for(item_scope), key, metadata))
+        return prepared
+
+    def _embed_documents(self, texts: Sequence[str]) -> list[Any]:
+        rows: list[Any] = []
+        for start in range(0, len(texts), _EMBED_BATCH):
+            rows.extend(self.embedder.embed_documents(texts[start : start + _EMBED_BATCH]))
+        return rows
+
+    # -- reading ---------------------------------------------------------------
+
+    def recall(
+        self,
+        query: str,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        top_k: int = 5,
+        filter: Mapping[str, Any] | None = None,
+        memory_types: Sequence[MemoryType | str] | None = None,
+        since: Timestamp | None = None,
+        until: Timestamp | None = None,
+        min_score: float | None = None,
+    ) -> list[Memory]:
+        """The memories closest in meaning to ``query`` within ``scope``, best first.
+
+        ``score`` is cosine similarity (higher is closer). Expired memories are never
+        returned. ``since``/``until`` bound ``created_at``; ``filter`` is any extra S3
+        Vectors filter over the metadata.
+        """
+        check_content(query)
+        top_k = validate_top_k(top_k)
+        resolved = _resolve_scope(scope, user_id)
+        index = self.layout.index_for(resolved)
+        document = self._read_filter(resolved, filter, memory_types, since, until)
+        try:
+            self.backend.get_index(index)
+        except NotFoundError:
+            return []  # nothing was ever stored here
+        vector = self.embedder.embed_query(query)
+        found = self.backend.query_vectors(index, vector, top_k=top_k, filter=document, return_metadata=True)
+        results = []
+        for match in found:
+            metadata = dict(match.metadata or {})
+            distance = match.distance if match.distance is not None else 1.0
+            score = 1.0 - distance
+            if min_score is not None and score < min_score:
+                continue
+            results.append(Memory(match.key, str(metadata.get(Field.CONTENT, "")), metadata, score, distance))
+        return results
+
+    def _read_filter(
+        self,
+        scope: Scope,
+        extra: Mapping[str, Any] | None,
+        memory_types: Sequence[MemoryType | str] | None,
+        since: Timestamp | None,
+        until: Timestamp | None,
+        *,
+        include_expired: bool = False,
+    ) -> dict[str, Any] | None:
+        parse_filter(extra, non_filterable=Field.NON_FILTERABLE)  # fail early, with our message
+        types = None
+        if memory_types is not None:
+            if isinstance(memory_types, str | MemoryType) or not memory_types:
+                raise ValidationError("memory_types must be a non-empty list of memory types", field="memory_types")
+            types = {Field.MEMORY_TYPE: {"$in": [MemoryType.parse(t).value for t in memory_types]}}
+        window: dict[str, float] = {}
+        if since is not None:
+            window["$gte"] = to_epoch(since, "since")
+        if until is not None:
+            window["$lt"] = to_epoch(until, "until")
+        return conjoin(
+            self.layout.scope_filter(scope),
+            types,
+            {Field.CREATED_AT: window} if window else None,
+            extra,
+            None if include_expired else _not_expired(self._clock()),
+        )
+
+    def get(self, key: str, *, scope: Scope | None = None, user_id: str | None = None) -> Memory | None:
+        """One memory by key, or ``None`` if absent, expired or outside ``scope``."""
+        found = self.get_many([key], scope=scope, user_id=user_id)
+        return found[0] if found else None
+
+    def get_many(self, keys: Sequence[str], *, scope: Scope | None = None, user_id: str | None = None) -> list[Memory]:
+        """Memories by key, in request order; absent, expired or out-of-scope keys are skipped."""
+        resolved = _resolve_scope(scope, user_id)
+        index = self.layout.index_for(resolved)
+        node = parse_filter(self._read_filter(resolved, None, None, None, None))
+        result: list[Memory] = []
+        for start in range(0, len(keys), MAX_GET_BATCH):
+            try:
+                records = self.backend.get_vectors(index, list(keys[start : start + MAX_GET_BATCH]))
+            except NotFoundError:
+                return []
+            result.extend(
+                Memory(r.key, r.content, dict(r.metadata or {})) for r in records if matches(node, r.metadata or {})
+            )
+        return result
+
+    def iter_memories(
+        self,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        filter: Mapping[str, Any] | None = None,
+        memory_types: Sequence[MemoryType | str] | None = None,
+        include_expired: bool = False,
+    ) -> Iterator[Memory]:
+        """Every memory in ``scope`` matching ``filter`` (a full scan, in storage order)."""
+        resolved = _resolve_scope(scope, user_id)
+        node = parse_filter(
+            self._read_filter(resolved, filter, memory_types, None, None, include_expired=include_expired)
+        )
+        index = self.layout.index_for(resolved)
+        for record in self._scan(index):
+            if matches(node, record.metadata or {}):
+                yield Memory(record.key, record.content, dict(record.metadata or {}))
+
+    def _scan(self, index: str, start_token: str | None = None) -> Iterator[MemoryRecord]:
+        token = start_token
+        while True:
+            try:
+                page = self.backend.list_vectors(index, max_results=1000, next_token=token, return_metadata=True)
+            except NotFoundError:
+                return
+            yield from page.records
+            if page.next_token is None:
+                return
+            token = page.next_token
+
+    def list(
+        self,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        filter: Mapping[str, Any] | None = None,
+        memory_types: Sequence[MemoryType | str] | None = None,
+        limit: int = 50,
+        next_token: str | None = None,
+    ) -> MemoryPage:
+        """One page of memories in ``scope``; ``next_token`` resumes exactly where it stopped."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise ValidationError(f"limit must be in 1..1000, got {limit!r}", field="limit", limit="1..1000")
+        resolved = _resolve_scope(scope, user_id)
+        node = parse_filter(self._read_filter(resolved, filter, memory_types, None, None))
+        index = self.layout.index_for(resolved)
+        backend_token, skip = _decode_page_token(next_token)
+        memories: builtins.list[Memory] = []
+        while True:
+            try:
+                page = self.backend.list_vectors(
+                    index, max_results=1000, next_token=backend_token, return_metadata=True
+                )
+            except NotFoundError:
+                return MemoryPage([], None)
+            for position, record in enumerate(page.records):
+                if position < skip or not matches(node, record.metadata or {}):
+                    continue
+                if len(memories) == limit:
+                    return MemoryPage(memories, _encode_page_token(backend_token, position))
+                memories.append(Memory(record.key, record.content, dict(record.metadata or {})))
+            skip = 0
+            if page.next_token is None:
+                return MemoryPage(memories, None)
+            backend_token = page.next_token
+
+    # -- forgetting --------------------------------------------------------------
+
+    def forget(
+        self,
+        keys: Sequence[str] | None = None,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        filter: Mapping[str, Any] | None = None,
+        everything: bool = False,
+    ) -> int:
+        """Delete memories by key, by scope, or by filter; returns how many were deleted.
+
+        Deleting by scope or filter includes expired memories (a user's request to be
+        forgotten covers all of them). With neither keys, scope nor filter, nothing is
+        deleted unless ``everything=True``.
+        """
+        resolved = _resolve_scope(scope, user_id)
+        if keys is None and resolved.is_empty() and not filter and not everything:
+            raise ValidationError(
+                "forget needs keys, a scope (e.g. user_id) or a filter; pass everything=True to delete all memories",
+                field="scope",
+            )
+        if keys is not None:
+            if filter:
+                raise ValidationError("forget takes keys or a filter, not both", field="filter")
+            if isinstance(keys, str):
+                raise ValidationError("keys must be a list of keys, not one string", field="keys")
+            targets = [m.key for m in self._get_including_expired(keys, resolved)]
+        else:
+            targets = [m.key for m in self.iter_memories(scope=resolved, filter=filter, include_expired=True)]
+        index = self.layout.index_for(resolved)
+        for start in range(0, len(targets), MAX_DELETE_BATCH):
+            self.backend.delete_vectors(index, targets[start : start + MAX_DELETE_BATCH])
+        return len(targets)
+
+    def _get_including_expired(self, keys: Sequence[str], scope: Scope) -> builtins.list[Memory]:
+        index = self.layout.index_for(scope)
+        node = parse_filter(self.layout.scope_filter(scope))
+        found: builtins.list[Memory] = []
+        for start in range(0, len(keys), MAX_GET_BATCH):
+            try:
+                records = self.backend.get_vectors(index, list(keys[start : start + MAX_GET_BATCH]))
+            except NotFoundError:
+                return []
+            found.extend(
+                Memory(r.key, r.content, dict(r.metadata or {})) for r in records if matches(node, r.metadata or {})
+            )
+        return found
+
+    # -- introspection -------------------------------------------------------------
+
+    def stats(self, *, scope: Scope | None = None, user_id: str | None = None) -> MemoryStats:
+        """Counts by type and user, expired count, time range (a full scan)."""
+        resolved = _resolve_scope(scope, user_id)
+        now = self._clock()
+        by_type: Counter[str] = Counter()
+        by_user: Counter[str] = Counter()
+        total = expired = 0
+        oldest: float | None = None
+        newest: float | None = None
+        for memory in self.iter_memories(scope=resolved, include_expired=True):
+            meta = memory.metadata
+            expires = meta.get(Field.EXPIRES_AT)
+            if isinstance(expires, int | float) and expires <= now:
+                expired += 1
+                continue
+            total += 1
+            by_type[str(meta.get(Field.MEMORY_TYPE, "unknown"))] += 1
+            by_user[str(meta.get(Field.USER_ID, "-"))] += 1
+            created = memory.created_at
+            if created is not None:
+                oldest = created if oldest is None else min(oldest, created)
+                newest = created if newest is None else max(newest, created)
+        return MemoryStats(
+            total=total,
+            expired=expired,
+            by_type=dict(sorted(by_type.items())),
+            by_user=dict(by_user.most_common()),
+            indexes=self._existing_indexes(),
+            oldest=oldest,
+            newest=newest,
+            dimension=self.embedder.dimension,
+            embedder=self.embedder.name,
+            backend=repr(self.backend),
+        )
+
+
+def _last_wins(records: builtins.list[MemoryRecord]) -> builtins.list[MemoryRecord]:
+    """Collapse repeated keys in one batch to the last one (a put overwrites anyway)."""
+    by_key = {record.key: record for record in records}
+    return list(by_key.values()) if len(by_key) != len(records) else records
+
+
+def _encode_page_token(backend_token: str | None, position: int) -> str:
+    raw = json.dumps({"t": backend_token, "p": position}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_page_token(token: str | None) -> tuple[str | None, int]:
+    if token is None:
+        return None, 0
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(token.encode()))
+        backend_token, position = payload["t"], int(payload["p"])
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise ValidationError("next_token is not a token this store issued", field="next_token") from exc
+    if backend_token is not None and not isinstance(backend_token, str):
+        raise ValidationError("next_token is not a token this store issued", field="next_token")
+    return backend_token, position

@@ -1,0 +1,38 @@
+"""Fixtures shared by every test package: a real store on disk with the real embedder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from strands_vector_memory import EmbeddedBackend, MiniLMEmbedder, VectorMemory
+
+
+@pytest.fixture(scope="session")
+def embedder() -> MiniLMEmbedder:
+    """The bundled offline embedder, loaded once per test session."""
+    return MiniLMEmbedder()
+
+
+class Clock:
+    """A settable clock, so expiry is tested without sleeping."""
+
+    def __init__(self, now: float = 1_750_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def memory(tmp_path: Path, embedder: MiniLMEmbedder, clock: Clock) -> Iterator[VectorMemory]:
+    """A fresh VectorMemory on a real embedded store in a temporary directory."""
+    with VectorMemory(EmbeddedBackend(tmp_path / "store"), embedder, clock=clock) as vm:
+        yield vm
