@@ -1,0 +1,257 @@
+# ruff: noqa: D301  -- click reads "\b" (a backspace) in help text as "keep these line breaks"
+"""The everyday commands: ``init``, ``remember``, ``recall``, ``list``, ``stats``.
+
+Each one parses options, calls one ``VectorMemory`` method and renders the result;
+the semantics (scoping, validation, expiry, scores) live in the service only.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from rich.text import Text
+
+from ..core import Memory, Scope
+from ..memory import NewMemory
+from ._app import AppContext, cli, pass_app
+from ._options import FILTER, MEMORY_TYPES, META, WHEN, json_option, scope_options, types_option
+from ._output import memory_table, notice, out_console, print_json, stats_renderables
+
+__all__ = ["init", "list_memories", "recall", "remember", "stats"]
+
+
+@cli.command()
+@json_option
+@pass_app
+def init(app: AppContext, as_json: bool) -> None:
+    """Create the store and its index; show the embedder.
+
+    Optional (the first remember does the same); useful to fail early on a
+    read-only path or a store built with another embedder.
+
+    \b
+    Example:
+        strands-memory --store ./memories init
+    """
+    memory = app.memory
+    index = memory.ensure_index().name
+    info = {
+        "store": str(app.store_path),
+        "index": index,
+        "embedder": memory.embedder.name,
+        "dimension": memory.embedder.dimension,
+    }
+    if as_json:
+        print_json(info)
+        return
+    console = out_console()
+    for name, value in info.items():
+        console.print(Text.assemble((f"{name:<10}", "bold"), str(value)))
+
+
+@cli.command()
+@click.argument("texts", nargs=-1, required=True, metavar="TEXT...")
+@scope_options(user_required=True)
+@click.option(
+    "--type",
+    "memory_type",
+    type=click.Choice(MEMORY_TYPES),
+    default="episodic",
+    show_default=True,
+    metavar="TYPE",
+    help="episodic, semantic, procedural or summary.",
+)
+@click.option("--source", help="Where the memory came from.  [default: cli]")
+@click.option("--ttl", type=float, metavar="SECONDS", help="Stop recalling it after this many seconds.")
+@click.option("--confidence", type=float, metavar="0..1", help="How much to trust it.")
+@click.option("--meta", "meta", type=META, multiple=True, help="Extra filterable metadata (repeatable).")
+@click.option("--key", help="Explicit key (overwrites a memory with that key). One TEXT only.")
+@click.option("--idempotent", is_flag=True, help="Key derived from scope, type and text: storing twice keeps one copy.")
+@json_option
+@pass_app
+def remember(
+    app: AppContext,
+    texts: tuple[str, ...],
+    scope: Scope,
+    memory_type: str,
+    source: str | None,
+    ttl: float | None,
+    confidence: float | None,
+    meta: tuple[tuple[str, Any], ...],
+    key: str | None,
+    idempotent: bool,
+    as_json: bool,
+) -> None:
+    """Store one memory per TEXT and print the keys.
+
+    TEXT - reads one memory per line from stdin. Only the keys go to stdout, one
+    per line, so the output can be captured. All texts are validated before
+    anything is stored.
+
+    \b
+    Example:
+        strands-memory remember --user alice --type semantic "Alice is allergic to peanuts"
+        KEY=$(strands-memory remember --user alice "Booked a table for Friday")
+        cat notes.txt | strands-memory remember --user alice --meta project=apollo -
+    """
+    if key is not None and idempotent:
+        raise click.UsageError("give --key or --idempotent, not both")
+    contents = _expand_stdin(texts)
+    if key is not None and len(contents) != 1:
+        raise click.UsageError(f"--key names one memory but {len(contents)} texts were given")
+    items = [
+        NewMemory(
+            content=text,
+            memory_type=memory_type,
+            source=source,
+            ttl=ttl,
+            confidence=confidence,
+            metadata=dict(meta) or None,
+            key=key,
+            idempotent=idempotent,
+        )
+        for text in contents
+    ]
+    stored = app.memory.remember_many(items, scope=scope)
+    if as_json:
+        print_json([m.to_dict() for m in stored])
+    else:
+        for memory in stored:
+            click.echo(memory.key)
+
+
+def _expand_stdin(texts: tuple[str, ...]) -> list[str]:
+    """Replace ``-`` by the non-blank lines of stdin."""
+    contents: list[str] = []
+    for text in texts:
+        if text == "-":
+            contents.extend(line.rstrip("\r\n") for line in sys.stdin if line.strip())
+        else:
+            contents.append(text)
+    if not contents:
+        raise click.UsageError("nothing to remember: stdin had no non-blank lines")
+    return contents
+
+
+@cli.command()
+@click.argument("query")
+@scope_options(user_required=True)
+@click.option("--top-k", "-k", type=int, default=5, show_default=True, help="How many memories (1..100).")
+@types_option
+@click.option("--since", type=WHEN, help="Only memories created at or after (ISO 8601 or epoch seconds).")
+@click.option("--until", type=WHEN, help="Only memories created before (ISO 8601 or epoch seconds).")
+@click.option("--min-score", type=float, help="Drop matches below this cosine similarity.")
+@click.option("--filter", "filter_", type=FILTER, help="Extra S3 Vectors metadata filter (JSON).")
+@json_option
+@pass_app
+def recall(
+    app: AppContext,
+    query: str,
+    scope: Scope,
+    top_k: int,
+    memory_types: tuple[str, ...],
+    since: float | None,
+    until: float | None,
+    min_score: float | None,
+    filter_: dict[str, Any] | None,
+    as_json: bool,
+) -> None:
+    """Find the memories closest in meaning to QUERY, best first.
+
+    The score is cosine similarity (higher is closer). Only memories in the given
+    scope are searched; expired memories are never returned.
+
+    \b
+    Example:
+        strands-memory recall --user alice "what should I avoid cooking for her?"
+        strands-memory recall --user alice --type semantic --since 2024-01-01 -k 3 "travel"
+        strands-memory recall --user alice --json "allergies" | jq '.[0].content'
+    """
+    found = app.memory.recall(
+        query,
+        scope=scope,
+        top_k=top_k,
+        filter=filter_,
+        memory_types=list(memory_types) or None,
+        since=since,
+        until=until,
+        min_score=min_score,
+    )
+    if as_json:
+        print_json([m.to_dict() for m in found])
+    elif found:
+        out_console().print(memory_table(found, ranked=True))
+    else:
+        notice("No memories found.")
+
+
+@cli.command("list")
+@scope_options()
+@types_option
+@click.option("--limit", type=int, default=20, show_default=True, help="Memories per page (1..1000).")
+@click.option("--next-token", metavar="TOKEN", help="Continue where the previous page stopped.")
+@click.option("--all", "all_pages", is_flag=True, help="Every page at once (ignores --limit).")
+@json_option
+@pass_app
+def list_memories(
+    app: AppContext,
+    scope: Scope,
+    memory_types: tuple[str, ...],
+    limit: int,
+    next_token: str | None,
+    all_pages: bool,
+    as_json: bool,
+) -> None:
+    """List memories page by page (no scope option: every user's).
+
+    \b
+    Example:
+        strands-memory list --user alice
+        strands-memory list --user alice --limit 50 --next-token "$TOKEN"
+        strands-memory list --all --json | jq '.memories | length'
+    """
+    types = list(memory_types) or None
+    memories: list[Memory]
+    token: str | None
+    if all_pages:
+        if next_token is not None:
+            raise click.UsageError("--all reads every page; it cannot start at --next-token")
+        memories, token = list(app.memory.iter_memories(scope=scope, memory_types=types)), None
+    else:
+        page = app.memory.list(scope=scope, memory_types=types, limit=limit, next_token=next_token)
+        memories, token = page.memories, page.next_token
+    if as_json:
+        print_json({"memories": [m.to_dict() for m in memories], "next_token": token})
+        return
+    if memories:
+        out_console().print(memory_table(memories))
+    else:
+        notice("No memories.")
+    if token is not None:
+        notice(f"More memories: add --next-token {token}")
+
+
+@cli.command()
+@scope_options()
+@json_option
+@pass_app
+def stats(app: AppContext, scope: Scope, as_json: bool) -> None:
+    """Count memories by type and user.
+
+    Also the expired count (kept until forgotten, never recalled), the time range and
+    what the store is built with.
+
+    \b
+    Example:
+        strands-memory stats
+        strands-memory stats --user alice --json
+    """
+    result = app.memory.stats(scope=scope)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    console = out_console()
+    for table in stats_renderables(result):
+        console.print(table)

@@ -1,0 +1,136 @@
+# ruff: noqa: D301  -- click reads "\b" (a backspace) in help text as "keep these line breaks"
+"""``demo`` and ``bench``: commands that show what the library does and how fast.
+
+Both work in their own temporary store and never touch the ``--store`` one, so they
+are safe to run anywhere. The benchmark code is imported only when ``bench`` runs.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from ._app import cli
+from ._demo import run_demo
+from ._options import json_option
+from ._output import notice, out_console, print_json, progress_bar
+
+__all__ = ["bench", "demo"]
+
+_STAGES = {
+    "generate": "Generating vectors",
+    "insert": "Inserting (durable)",
+    "query": "Querying: engine vs numpy",
+    "remember": "Service: remember()",
+    "recall": "Service: recall()",
+}
+
+
+@cli.command()
+@click.option("--keep", is_flag=True, help="Keep the temporary store and print its path.")
+def demo(keep: bool) -> None:
+    """Run a short offline story that shows and checks the library.
+
+    Two users, two sessions, recall by meaning, isolation, forgetting. Runs
+    offline in a fresh temporary store (never the --store one) with the bundled
+    model, checks its own claims and exits 1 if any check fails.
+
+    \b
+    Example:
+        strands-memory demo
+        strands-memory demo --keep     # then: strands-memory --store <path> list
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="strands-memory-demo-"))
+    store = workdir / "store"
+    try:
+        report = run_demo(store, console=out_console())
+    finally:
+        if keep:
+            notice(f"Kept the demo store: {store}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    failed = [check.name for check in report.checks if not check.passed]
+    if failed:
+        raise click.ClickException(f"{len(failed)} demo check(s) failed: " + "; ".join(failed))
+
+
+@cli.command()
+@click.option("--n", "n", type=click.IntRange(min=10), default=100_000, show_default=True, help="Records to insert.")
+@click.option("--dim", type=click.IntRange(1, 4096), default=384, show_default=True, help="Vector dimension.")
+@click.option(
+    "--queries", type=click.IntRange(min=1), default=200, show_default=True, help="Measured queries per kind."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for data and queries.")
+@click.option(
+    "--service-calls",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Measured service calls per kind.",
+)
+@click.option("--skip-service", is_flag=True, help="Skip the end-to-end service timings (no model load).")
+@json_option
+def bench(n: int, dim: int, queries: int, seed: int, service_calls: int, skip_service: bool, as_json: bool) -> None:
+    """Time the engine (against numpy) and the service end to end.
+
+    The engine part inserts N synthetic pre-embedded memories durably and times
+    exact top-10 queries with and without a user filter, next to plain numpy on the
+    same data. The service part times VectorMemory.remember (one short text) and
+    recall (top 5) with the bundled embedder on a small fresh store. Everything
+    runs in temporary directories. Progress goes to stderr.
+
+    \b
+    Example:
+        strands-memory bench
+        strands-memory bench --n 10000 --queries 50 --json
+        strands-memory bench --n 2000 --dim 32 --skip-service --json | jq .recall_at_10
+    """
+    from ..bench import run_engine_bench
+    from ..bench._service import run_service_bench
+
+    with progress_bar() as progress:
+        tasks: dict[str, Any] = {}
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(_STAGES.get(stage, stage), total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        engine = run_engine_bench(n=n, dim=dim, queries=queries, seed=seed, progress=on_progress).to_dict()
+        service: dict[str, Any] = {}
+        if not skip_service:
+            measured = run_service_bench(calls=service_calls, progress=on_progress).to_dict()
+            service = {k if k.startswith(("remember_", "recall_")) else f"service_{k}": v for k, v in measured.items()}
+    if as_json:
+        print_json({**engine, **service})
+        return
+    out_console().print(_numbers_table(engine, service))
+
+
+def _numbers_table(engine: dict[str, Any], service: dict[str, Any]) -> Table:
+    """Every number, engine first; a generic table so new fields show up without CLI changes."""
+    table = Table(title="Benchmark", title_justify="left", header_style="bold")
+    table.add_column("measure")
+    table.add_column("value", justify="right", style="cyan")
+    for section, values in (("engine", engine), ("service (bundled embedder)", service)):
+        if not values:
+            continue
+        table.add_section()
+        table.add_row(Text(section, style="bold"), "")
+        for name, value in values.items():
+            table.add_row(Text(name), Text(_format(value)))
+    return table
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return "-" if value is None else str(value)
