@@ -103,11 +103,15 @@ def _check_vectors(info: IndexInfo, records: Sequence[MemoryRecord]) -> NDArray[
     try:
         if any(record.vector is None for record in records):
             raise ValueError("missing vector")
-        matrix = np.asarray([record.vector for record in records], dtype=np.float64)
-        if matrix.ndim != 2 or matrix.shape[1] != info.dimension:
-            raise ValueError("ragged or wrong dimension")
-        with np.errstate(over="ignore"):  # beyond float32 becomes inf, rejected below
-            as32 = matrix.astype(np.float32)
+        vectors = [record.vector for record in records]
+        if all(isinstance(v, np.ndarray) and v.dtype == np.float32 and v.shape == (info.dimension,) for v in vectors):
+            as32 = np.stack(vectors)  # what embedders return: no float64 round trip
+        else:
+            matrix = np.asarray(vectors, dtype=np.float64)
+            if matrix.ndim != 2 or matrix.shape[1] != info.dimension:
+                raise ValueError("ragged or wrong dimension")
+            with np.errstate(over="ignore"):  # beyond float32 becomes inf, rejected below
+                as32 = matrix.astype(np.float32)
         bad = ~np.isfinite(as32).all(axis=1)
         if info.distance_metric == "cosine":
             bad |= ~as32.any(axis=1)

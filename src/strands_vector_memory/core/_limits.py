@@ -164,6 +164,15 @@ def validate_vector(
     vector: object, dimension: int, metric: DistanceMetric, *, field: str = "vector"
 ) -> NDArray[np.float32]:
     """Return the vector as float32, rejecting wrong length, NaN/inf and zero cosine vectors."""
+    if isinstance(vector, np.ndarray) and vector.dtype == np.float32 and vector.shape == (dimension,):
+        # Fast path for what embedders return: no conversion, just the checks.
+        if not np.isfinite(vector).all():
+            raise ValidationError(f"{field} contains NaN or infinity", field=field, limit="finite float32")
+        if metric == "cosine" and not vector.any():
+            raise ValidationError(
+                f"{field} is all zeros, which a cosine index cannot score", field=field, limit="non-zero"
+            )
+        return vector
     try:
         array = np.asarray(vector, dtype=np.float64)
     except (TypeError, ValueError, OverflowError) as exc:
@@ -184,9 +193,17 @@ def validate_vector(
     return as32
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def json_size(value: Any) -> int:
     """Bytes of the compact UTF-8 JSON encoding: how metadata sizes are counted."""
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8"))
+    return len(_ENCODER.encode(value).encode("utf-8"))
+
+
+def _item_size(key: str, value: Any) -> int:
+    """Bytes of ``"key":value`` inside a compact JSON object."""
+    return len(_ENCODER.encode(key).encode("utf-8")) + 1 + len(_ENCODER.encode(value).encode("utf-8"))
 
 
 def filterable_metadata_bytes(metadata: Mapping[str, Any], non_filterable: Collection[str]) -> int:
@@ -223,7 +240,7 @@ def encode_metadata(
     for key, value in metadata.items():
         _check_metadata_key(key, field=field)
         clean[key] = _check_metadata_value(value, field, key)
-    document = json.dumps(clean, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    document = _ENCODER.encode(clean)
     try:
         total = len(document.encode("utf-8"))
     except UnicodeEncodeError:
@@ -243,7 +260,7 @@ def encode_metadata(
     if excluded:
         # Dropping an item from compact JSON removes the item and one comma.
         remaining = len(clean) - len(excluded)
-        filterable = 2 if remaining == 0 else total - sum(json_size({k: clean[k]}) - 2 + 1 for k in excluded)
+        filterable = 2 if remaining == 0 else total - sum(_item_size(k, clean[k]) + 1 for k in excluded)
     if filterable > MAX_FILTERABLE_METADATA_BYTES:
         raise ValidationError(
             f"{field} has {filterable} bytes of filterable metadata: at most {MAX_FILTERABLE_METADATA_BYTES}; "

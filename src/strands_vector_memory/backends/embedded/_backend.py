@@ -65,6 +65,14 @@ class EmbeddedBackend:
 
     def _index(self, name: str) -> EmbeddedIndex:
         """The open index, reopened if the file was deleted or replaced meanwhile."""
+        index = self._open.get(name)
+        if index is not None and not self._closed:
+            # Hot path (every call): one stat notices a deleted or replaced file.
+            try:
+                if os.stat(index.path_str).st_ino == index.inode:
+                    return index
+            except FileNotFoundError:
+                pass
         validate_index_name(name)
         path = self._file(name)
         with self._lock:

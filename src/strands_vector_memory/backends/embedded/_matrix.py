@@ -1,8 +1,9 @@
 """An in-process copy of an index's vectors, kept exactly in step with the SQLite file.
 
 Exact search is a matrix product, so the vectors live in one contiguous float32 matrix
-(pre-normalised for cosine). Rows are ordered by record id; ids only grow (SQLite
-``AUTOINCREMENT``), so new records append and an id's row is found by binary search.
+(pre-normalised for cosine). Record ids only grow (SQLite ``AUTOINCREMENT``), so new
+records append; a dense id -> row array finds any id's row in O(1), which is what keeps
+a filtered query (SQL gives ids, numpy gathers rows) as fast as a numpy mask.
 Every committed write bumps a sequence number stored in the file; the cache remembers
 the sequence it reflects and, before each query, applies only what changed since (rows
 with a newer ``seq`` and newer tombstones), whichever process wrote them. It is never
@@ -19,6 +20,8 @@ from ...core import DistanceMetric
 __all__ = ["MatrixCache"]
 
 _MIN_CAPACITY = 1024
+_EMPTY_IDS: NDArray[np.int64] = np.empty(0, dtype=np.int64)
+_EMPTY_DISTANCES: NDArray[np.float32] = np.empty(0, dtype=np.float32)
 
 
 class MatrixCache:
@@ -35,24 +38,25 @@ class MatrixCache:
     def reset(self) -> None:
         """Forget everything (before a full reload)."""
         self.seq = -1
-        self._ids = np.empty(0, dtype=np.int64)
-        self._rows = np.empty((0, self.dimension), dtype=np.float32)
-        self._sqnorms = np.empty(0, dtype=np.float32)
-        self._alive = np.empty(0, dtype=bool)
+        self._ids: NDArray[np.int64] = np.empty(0, dtype=np.int64)
+        self._rows: NDArray[np.float32] = np.empty((0, self.dimension), dtype=np.float32)
+        self._sqnorms: NDArray[np.float32] = np.empty(0, dtype=np.float32)
+        self._row_of: NDArray[np.int64] = np.full(0, -1, dtype=np.int64)  # id -> row, -1 = absent
         self._size = 0
         self._dead = 0
 
     def __len__(self) -> int:
         return self._size - self._dead
 
-    def _prepare(self, vectors: NDArray[np.float32]) -> NDArray[np.float32]:
+    def _prepare(self, vectors: NDArray[np.float32]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """Rows as stored (unit length for cosine) and their squared norms."""
+        sqnorms = np.einsum("ij,ij->i", vectors, vectors)
         if self.metric == "cosine":
-            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-            normalised: NDArray[np.float32] = (vectors / norms).astype(np.float32, copy=False)
-            return normalised
-        return vectors
+            vectors = (vectors / np.sqrt(sqnorms)[:, None]).astype(np.float32, copy=False)
+            sqnorms = np.ones(len(vectors), dtype=np.float32)
+        return vectors, sqnorms.astype(np.float32, copy=False)
 
-    def _grow(self, needed: int) -> None:
+    def _grow_rows(self, needed: int) -> None:
         capacity = self._rows.shape[0]
         if needed <= capacity:
             return
@@ -60,115 +64,92 @@ class MatrixCache:
         rows = np.empty((new_capacity, self.dimension), dtype=np.float32)
         rows[: self._size] = self._rows[: self._size]
         self._rows = rows
-        for name, dtype in (("_ids", np.int64), ("_sqnorms", np.float32), ("_alive", bool)):
+        for name, dtype in (("_ids", np.int64), ("_sqnorms", np.float32)):
             old = getattr(self, name)
             new = np.zeros(new_capacity, dtype=dtype)
             new[: self._size] = old[: self._size]
             setattr(self, name, new)
 
+    def _grow_row_of(self, max_id: int) -> None:
+        if max_id < self._row_of.size:
+            return
+        grown = np.full(max(_MIN_CAPACITY, max_id + 1, self._row_of.size * 2), -1, dtype=np.int64)
+        grown[: self._row_of.size] = self._row_of
+        self._row_of = grown
+
     def positions(self, ids: NDArray[np.int64]) -> NDArray[np.int64]:
-        """Row positions of live ids; ids not in the cache are dropped."""
-        if ids.size == 0 or self._size == 0:
-            return np.empty(0, dtype=np.int64)
-        current = self._ids[: self._size]
-        pos = np.searchsorted(current, ids)
-        inside = pos < self._size
-        pos, ids = pos[inside], ids[inside]
-        found = (current[pos] == ids) & self._alive[pos]
-        result: NDArray[np.int64] = pos[found].astype(np.int64, copy=False)
-        return result
+        """Row positions of the live ids among ``ids``; unknown ids are dropped."""
+        if ids.size == 0:
+            return _EMPTY_IDS
+        rows = self._row_of[ids[ids < self._row_of.size]]
+        return rows[rows >= 0]
 
     def upsert(self, ids: NDArray[np.int64], vectors: NDArray[np.float32]) -> None:
         """Insert or replace rows; ids arrive in any order."""
         if ids.size == 0:
             return
         order = np.argsort(ids, kind="stable")
-        ids, vectors = ids[order], self._prepare(vectors[order])
-        sqnorms = np.einsum("ij,ij->i", vectors, vectors)
-        current = self._ids[: self._size]
-        pos = np.searchsorted(current, ids)
-        existing = pos < self._size
-        existing[existing] = current[pos[existing]] == ids[existing]
-        if existing.any():
-            where = pos[existing]
-            self._dead -= int((~self._alive[where]).sum())
-            self._rows[where] = vectors[existing]
-            self._sqnorms[where] = sqnorms[existing]
-            self._alive[where] = True
-        fresh = ~existing
-        if fresh.any():
-            new_ids = ids[fresh]
-            if self._size and new_ids[0] <= current[-1]:
-                # An id older than the newest one that we never saw: only possible after
-                # an external rewrite of the file. Rebuild in order rather than guess.
-                self._rebuild_with(new_ids, vectors[fresh], sqnorms[fresh])
-                return
-            start, end = self._size, self._size + new_ids.size
-            self._grow(end)
-            self._ids[start:end] = new_ids
-            self._rows[start:end] = vectors[fresh]
-            self._sqnorms[start:end] = sqnorms[fresh]
-            self._alive[start:end] = True
-            self._size = end
-
-    def _rebuild_with(self, ids: NDArray[np.int64], vectors: NDArray[np.float32], sqnorms: NDArray[np.float32]) -> None:
-        keep = self._alive[: self._size]
-        all_ids = np.concatenate([self._ids[: self._size][keep], ids])
-        all_rows = np.concatenate([self._rows[: self._size][keep], vectors])
-        all_sq = np.concatenate([self._sqnorms[: self._size][keep], sqnorms])
-        order = np.argsort(all_ids, kind="stable")
-        self._size = self._dead = 0
-        self._ids = np.empty(0, dtype=np.int64)
-        self._rows = np.empty((0, self.dimension), dtype=np.float32)
-        self._grow(order.size)
-        n = order.size
-        self._ids[:n], self._rows[:n], self._sqnorms[:n] = all_ids[order], all_rows[order], all_sq[order]
-        self._alive[:n] = True
-        self._size = n
+        ids = ids[order]
+        prepared, sqnorms = self._prepare(vectors[order])
+        self._grow_row_of(int(ids[-1]))
+        rows = self._row_of[ids]
+        known = rows >= 0
+        if known.any():
+            self._rows[rows[known]] = prepared[known]
+            self._sqnorms[rows[known]] = sqnorms[known]
+        fresh = ~known
+        if not fresh.any():
+            return
+        new_ids = ids[fresh]  # row order need not follow id order: ties are broken by id
+        start, end = self._size, self._size + new_ids.size
+        self._grow_rows(end)
+        self._ids[start:end] = new_ids
+        self._rows[start:end] = prepared[fresh]
+        self._sqnorms[start:end] = sqnorms[fresh]
+        self._row_of[new_ids] = np.arange(start, end)
+        self._size = end
 
     def remove(self, ids: NDArray[np.int64]) -> None:
         """Drop rows by id (absent ids are ignored); compacts when a quarter is dead."""
-        pos = self.positions(ids)
-        if pos.size == 0:
+        rows = self.positions(np.unique(ids))
+        if rows.size == 0:
             return
-        self._alive[pos] = False
-        self._dead += int(pos.size)
+        self._row_of[self._ids[rows]] = -1
+        self._ids[rows] = -1
+        self._dead += int(rows.size)
         if self._dead * 4 > self._size:
             self._compact()
 
     def _compact(self) -> None:
-        keep = np.flatnonzero(self._alive[: self._size])
+        keep = np.flatnonzero(self._ids[: self._size] >= 0)
         n = keep.size
         self._ids[:n] = self._ids[keep]
         self._rows[:n] = self._rows[keep]
         self._sqnorms[:n] = self._sqnorms[keep]
-        self._alive[:n] = True
-        self._alive[n : self._size] = False
+        self._row_of[self._ids[:n]] = np.arange(n)
         self._size, self._dead = n, 0
 
     def top_k(
         self, query: NDArray[np.float32], k: int, positions: NDArray[np.int64] | None = None
     ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
-        """Ids and distances of the ``k`` nearest rows (among ``positions`` if given)."""
+        """Ids and distances of the ``k`` nearest rows (among ``positions`` if given), nearest first."""
         if positions is None:
-            rows = self._rows[: self._size]
-            sq = self._sqnorms[: self._size]
-            ids = self._ids[: self._size]
-            alive = self._alive[: self._size] if self._dead else None
+            rows, ids = self._rows[: self._size], self._ids[: self._size]
         else:
-            rows, sq, ids, alive = self._rows[positions], self._sqnorms[positions], self._ids[positions], None
+            rows, ids = self._rows[positions], self._ids[positions]
         if ids.size == 0:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+            return _EMPTY_IDS, _EMPTY_DISTANCES
         if self.metric == "cosine":
-            q = query / np.linalg.norm(query)
-            distances = 1.0 - rows @ q.astype(np.float32)
+            distances = rows @ (query / -np.sqrt(query @ query)).astype(np.float32)
+            distances += 1.0  # 1 - cos, computed in place
         else:
+            sq = self._sqnorms[: self._size] if positions is None else self._sqnorms[positions]
             distances = sq - 2.0 * (rows @ query) + np.float32(query @ query)
-        if alive is not None:
-            distances = np.where(alive, distances, np.inf).astype(np.float32)
-        k = min(k, int(ids.size) if alive is None else int(alive.sum()))
+        if positions is None and self._dead:
+            distances[ids < 0] = np.inf  # removed rows awaiting compaction
+        k = min(k, len(self) if positions is None else int(ids.size))
         if k <= 0:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+            return _EMPTY_IDS, _EMPTY_DISTANCES
         part = np.argpartition(distances, k - 1)[:k] if k < distances.size else np.arange(distances.size)
         if self.metric == "euclidean":
             # |r|^2 - 2 r.q + |q|^2 cancels badly in float32 for long, close vectors (a stored
@@ -176,6 +157,6 @@ class MatrixCache:
             diff = rows[part].astype(np.float64) - query.astype(np.float64)
             chosen = np.sqrt(np.einsum("ij,ij->i", diff, diff)).astype(np.float32)
         else:
-            chosen = distances[part]
+            chosen = distances[part].astype(np.float32, copy=False)
         order = np.lexsort((ids[part], chosen))
         return ids[part][order], chosen[order]

@@ -4,7 +4,7 @@ Filterable metadata lives in ``meta(vid, name, kind, value)``: one row per scala
 per element of a list), and a ``kind = 0`` marker row for an empty list, so a key
 exists exactly when it has a row. Two shapes are produced:
 
-* a **predicate** on ``v.id`` made of correlated ``EXISTS`` probes into the primary
+* a **predicate** on ``r.id`` made of correlated ``EXISTS`` probes into the primary
   key ``(vid, name, kind, value)``; it is exact and mirrors
   :func:`strands_vector_memory.core.matches` operator for operator;
 * an optional **driver**: a subquery over the ``(name, kind, value)`` index that yields a
@@ -34,7 +34,7 @@ Params = list[object]
 
 @dataclass(frozen=True, slots=True)
 class SqlFilter:
-    """A compiled filter: ``WHERE`` predicate on ``v.id`` and an optional driving subquery."""
+    """A compiled filter: ``WHERE`` predicate on ``r.id`` and an optional driving subquery."""
 
     predicate: str
     params: tuple[object, ...]
@@ -42,14 +42,16 @@ class SqlFilter:
     driver_params: tuple[object, ...]
     exact: bool
     """The driver alone yields exactly the matching ids (perhaps repeated)."""
+    distinct: bool
+    """No id can repeat in ``select_ids`` (one ``$eq`` leaf: one meta row per record at most)."""
 
     def select_ids(self) -> tuple[str, tuple[object, ...]]:
         """SQL yielding, as column ``id``, every matching record's id (ids may repeat)."""
         if self.driver is None:
-            return f"SELECT v.id AS id FROM vectors v WHERE {self.predicate}", self.params
+            return f"SELECT r.id AS id FROM records r WHERE {self.predicate}", self.params
         if self.exact:
             return self.driver, self.driver_params
-        sql = f"SELECT v.id AS id FROM vectors v WHERE v.id IN ({self.driver}) AND {self.predicate}"
+        sql = f"SELECT r.id AS id FROM records r WHERE r.id IN ({self.driver}) AND {self.predicate}"
         return sql, self.driver_params + self.params
 
 
@@ -74,8 +76,16 @@ def compile_filter(node: FilterNode) -> SqlFilter:
     driver_params: Params = []
     driven = _driver(node, driver_params)
     if driven is None:
-        return SqlFilter(predicate, tuple(params), None, (), exact=False)
-    return SqlFilter(predicate, tuple(params), driven.sql, tuple(driver_params), exact=driven.exact)
+        return SqlFilter(predicate, tuple(params), None, (), exact=False, distinct=True)
+    single_eq = isinstance(node, Compare) and node.op == "$eq"
+    return SqlFilter(
+        predicate,
+        tuple(params),
+        driven.sql,
+        tuple(driver_params),
+        exact=driven.exact,
+        distinct=single_eq or not driven.exact,
+    )
 
 
 def _condition(node: Compare, params: Params, column: str = "m") -> str:
@@ -108,7 +118,7 @@ def _predicate(node: FilterNode, params: Params) -> str:
         return "(" + " OR ".join(_predicate(child, params) for child in node.children) + ")"
     negated = node.op in ("$ne", "$nin") or (node.op == "$exists" and node.value is False)
     params.append(node.key)
-    probe = f"EXISTS (SELECT 1 FROM meta m WHERE m.vid = v.id AND m.name = ? AND {_condition(node, params)})"
+    probe = f"EXISTS (SELECT 1 FROM meta m WHERE m.vid = r.id AND m.name = ? AND {_condition(node, params)})"
     return f"NOT {probe}" if negated else probe
 
 
