@@ -104,8 +104,11 @@ def _check_vectors(info: IndexInfo, records: Sequence[MemoryRecord]) -> NDArray[
         if any(record.vector is None for record in records):
             raise ValueError("missing vector")
         vectors = [record.vector for record in records]
-        if all(isinstance(v, np.ndarray) and v.dtype == np.float32 and v.shape == (info.dimension,) for v in vectors):
-            as32 = np.stack(vectors)  # what embedders return: no float64 round trip
+        arrays = [
+            v for v in vectors if isinstance(v, np.ndarray) and v.dtype == np.float32 and v.shape == (info.dimension,)
+        ]
+        if len(arrays) == len(vectors):
+            as32 = np.stack(arrays)  # what embedders return: no float64 round trip
         else:
             matrix = np.asarray(vectors, dtype=np.float64)
             if matrix.ndim != 2 or matrix.shape[1] != info.dimension:
