@@ -387,18 +387,24 @@ class VectorMemory:
     def get_many(self, keys: Sequence[str], *, scope: Scope | None = None, user_id: str | None = None) -> list[Memory]:
         """Memories by key, in request order; absent, expired or out-of-scope keys are skipped."""
         resolved = _resolve_scope(scope, user_id)
-        index = self.layout.index_for(resolved)
-        node = parse_filter(self._read_filter(resolved, None, None, None, None))
-        result: list[Memory] = []
+        return self._fetch(keys, resolved, self._read_filter(resolved, None, None, None, None))
+
+    def _fetch(self, keys: Sequence[str], scope: Scope, document: Mapping[str, Any] | None) -> builtins.list[Memory]:
+        """Records by key (in batches of 100) that lie in ``scope``'s index and pass ``document``."""
+        if isinstance(keys, str):
+            raise ValidationError("keys must be a list of keys, not one string", field="keys")
+        index = self.layout.index_for(scope)
+        node = parse_filter(document)
+        found: builtins.list[Memory] = []
         for start in range(0, len(keys), MAX_GET_BATCH):
             try:
                 records = self.backend.get_vectors(index, list(keys[start : start + MAX_GET_BATCH]))
             except NotFoundError:
                 return []
-            result.extend(
+            found.extend(
                 Memory(r.key, r.content, dict(r.metadata or {})) for r in records if matches(node, r.metadata or {})
             )
-        return result
+        return found
 
     def iter_memories(
         self,
@@ -493,29 +499,13 @@ class VectorMemory:
         if keys is not None:
             if filter:
                 raise ValidationError("forget takes keys or a filter, not both", field="filter")
-            if isinstance(keys, str):
-                raise ValidationError("keys must be a list of keys, not one string", field="keys")
-            targets = [m.key for m in self._get_including_expired(keys, resolved)]
+            targets = [m.key for m in self._fetch(keys, resolved, self.layout.scope_filter(resolved))]
         else:
             targets = [m.key for m in self.iter_memories(scope=resolved, filter=filter, include_expired=True)]
         index = self.layout.index_for(resolved)
         for start in range(0, len(targets), MAX_DELETE_BATCH):
             self.backend.delete_vectors(index, targets[start : start + MAX_DELETE_BATCH])
         return len(targets)
-
-    def _get_including_expired(self, keys: Sequence[str], scope: Scope) -> builtins.list[Memory]:
-        index = self.layout.index_for(scope)
-        node = parse_filter(self.layout.scope_filter(scope))
-        found: builtins.list[Memory] = []
-        for start in range(0, len(keys), MAX_GET_BATCH):
-            try:
-                records = self.backend.get_vectors(index, list(keys[start : start + MAX_GET_BATCH]))
-            except NotFoundError:
-                return []
-            found.extend(
-                Memory(r.key, r.content, dict(r.metadata or {})) for r in records if matches(node, r.metadata or {})
-            )
-        return found
 
     # -- introspection -------------------------------------------------------------
 
