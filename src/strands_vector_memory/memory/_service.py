@@ -8,16 +8,12 @@ The CLI, the Strands plugin and any server are thin layers over these methods.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import builtins
-import json
 import os
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from ..backends import IndexInfo, VectorBackend
@@ -45,49 +41,12 @@ from ..core._limits import (
 from ..embedders import Embedder
 from ._inputs import NewMemory, Timestamp, build_metadata, check_content, idempotent_key, new_key, to_epoch
 from ._layout import IndexLayout, SharedIndexLayout
+from ._paging import MemoryPage, decode_page_token, encode_page_token
+from ._stats import MemoryStats, summarise
 
 __all__ = ["MemoryPage", "MemoryStats", "VectorMemory"]
 
 _EMBED_BATCH = 64
-
-
-@dataclass(frozen=True, slots=True)
-class MemoryPage:
-    """One page of ``list``; pass ``next_token`` back for the next page."""
-
-    memories: list[Memory]
-    next_token: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class MemoryStats:
-    """What a store holds, as ``stats`` counts it."""
-
-    total: int
-    expired: int
-    by_type: dict[str, int]
-    by_user: dict[str, int]
-    indexes: list[str]
-    oldest: float | None
-    newest: float | None
-    dimension: int
-    embedder: str
-    backend: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready view."""
-        return {
-            "total": self.total,
-            "expired": self.expired,
-            "by_type": self.by_type,
-            "by_user": self.by_user,
-            "indexes": self.indexes,
-            "oldest": self.oldest,
-            "newest": self.newest,
-            "dimension": self.dimension,
-            "embedder": self.embedder,
-            "backend": self.backend,
-        }
 
 
 def _not_expired(now: float) -> dict[str, Any]:
@@ -453,7 +412,7 @@ class VectorMemory:
         resolved = _resolve_scope(scope, user_id)
         node = parse_filter(self._read_filter(resolved, filter, memory_types, None, None))
         index = self.layout.index_for(resolved)
-        backend_token, skip = _decode_page_token(next_token)
+        backend_token, skip = decode_page_token(next_token)
         memories: builtins.list[Memory] = []
         while True:
             try:
@@ -466,7 +425,7 @@ class VectorMemory:
                 if position < skip or not matches(node, record.metadata or {}):
                     continue
                 if len(memories) == limit:
-                    return MemoryPage(memories, _encode_page_token(backend_token, position))
+                    return MemoryPage(memories, encode_page_token(backend_token, position))
                 memories.append(Memory(record.key, record.content, dict(record.metadata or {})))
             skip = 0
             if page.next_token is None:
@@ -512,35 +471,11 @@ class VectorMemory:
     def stats(self, *, scope: Scope | None = None, user_id: str | None = None) -> MemoryStats:
         """Counts by type and user, expired count, time range (a full scan)."""
         resolved = _resolve_scope(scope, user_id)
-        now = self._clock()
-        by_type: Counter[str] = Counter()
-        by_user: Counter[str] = Counter()
-        total = expired = 0
-        oldest: float | None = None
-        newest: float | None = None
-        for memory in self.iter_memories(scope=resolved, include_expired=True):
-            meta = memory.metadata
-            expires = meta.get(Field.EXPIRES_AT)
-            if isinstance(expires, int | float) and expires <= now:
-                expired += 1
-                continue
-            total += 1
-            by_type[str(meta.get(Field.MEMORY_TYPE, "unknown"))] += 1
-            by_user[str(meta.get(Field.USER_ID, "-"))] += 1
-            created = memory.created_at
-            if created is not None:
-                oldest = created if oldest is None else min(oldest, created)
-                newest = created if newest is None else max(newest, created)
-        return MemoryStats(
-            total=total,
-            expired=expired,
-            by_type=dict(sorted(by_type.items())),
-            by_user=dict(by_user.most_common()),
+        return summarise(
+            self.iter_memories(scope=resolved, include_expired=True),
+            now=self._clock(),
             indexes=self._existing_indexes(),
-            oldest=oldest,
-            newest=newest,
-            dimension=self.embedder.dimension,
-            embedder=self.embedder.name,
+            embedder=self.embedder,
             backend=repr(self.backend),
         )
 
@@ -549,21 +484,3 @@ def _last_wins(records: builtins.list[MemoryRecord]) -> builtins.list[MemoryReco
     """Collapse repeated keys in one batch to the last one (a put overwrites anyway)."""
     by_key = {record.key: record for record in records}
     return list(by_key.values()) if len(by_key) != len(records) else records
-
-
-def _encode_page_token(backend_token: str | None, position: int) -> str:
-    raw = json.dumps({"t": backend_token, "p": position}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _decode_page_token(token: str | None) -> tuple[str | None, int]:
-    if token is None:
-        return None, 0
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(token.encode()))
-        backend_token, position = payload["t"], int(payload["p"])
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise ValidationError("next_token is not a token this store issued", field="next_token") from exc
-    if backend_token is not None and not isinstance(backend_token, str):
-        raise ValidationError("next_token is not a token this store issued", field="next_token")
-    return backend_token, position
