@@ -361,18 +361,31 @@ class EmbeddedIndex:
         if seq == cache.seq:
             return
         if cache.seq < 0 or cache.seq < floor:
-            cache.reset()
-            rows = conn.execute("SELECT id, vector FROM vectors ORDER BY id").fetchall()
+            cache.load(*self._read_all_vectors(conn))
         else:
             dead = [r[0] for r in conn.execute("SELECT vid FROM tombstones WHERE seq > ?", (cache.seq,))]
-            cache.remove(np.sort(np.asarray(dead, dtype=np.int64)))
+            cache.remove(np.asarray(dead, dtype=np.int64))
             rows = conn.execute(
                 "SELECT v.id, v.vector FROM records r JOIN vectors v ON v.id = r.id WHERE r.seq > ?", (cache.seq,)
             ).fetchall()
-        if rows:
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            cache.upsert(ids, _as_matrix([r[1] for r in rows], self.info.dimension))
+            if rows:
+                ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                cache.upsert(ids, _as_matrix([r[1] for r in rows], self.info.dimension))
         cache.seq = seq
+
+    def _read_all_vectors(self, conn: sqlite3.Connection) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """Every vector in id order, streamed into one preallocated matrix (no 2x peak copy)."""
+        (count,) = conn.execute("SELECT count(*) FROM vectors").fetchone()
+        ids = np.empty(count, dtype=np.int64)
+        matrix = np.empty((count, self.info.dimension), dtype=np.float32)
+        cursor = conn.execute("SELECT id, vector FROM vectors ORDER BY id")
+        filled = 0
+        while chunk := cursor.fetchmany(4096):
+            end = filled + len(chunk)
+            ids[filled:end] = [row[0] for row in chunk]
+            matrix[filled:end] = _as_matrix([row[1] for row in chunk], self.info.dimension)
+            filled = end
+        return ids[:filled], matrix[:filled]
 
     def count(self) -> int:
         """Number of records (cheap; used by stats and tests)."""

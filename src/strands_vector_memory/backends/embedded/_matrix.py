@@ -84,6 +84,20 @@ class MatrixCache:
         rows = self._row_of[ids[ids < self._row_of.size]]
         return rows[rows >= 0]
 
+    def load(self, ids: NDArray[np.int64], rows: NDArray[np.float32]) -> None:
+        """Replace everything with ``rows`` (ids ascending), taking ownership of the array."""
+        self.reset()
+        if ids.size == 0:
+            return
+        sqnorms = np.einsum("ij,ij->i", rows, rows)
+        if self.metric == "cosine":
+            rows /= np.sqrt(sqnorms)[:, None]  # in place: no second 150 MB copy at 100k x 384
+            sqnorms = np.ones(ids.size, dtype=np.float32)
+        self._ids, self._rows, self._sqnorms = ids.copy(), rows, sqnorms.astype(np.float32, copy=False)
+        self._grow_row_of(int(ids[-1]))
+        self._row_of[ids] = np.arange(ids.size)
+        self._size = int(ids.size)
+
     def upsert(self, ids: NDArray[np.int64], vectors: NDArray[np.float32]) -> None:
         """Insert or replace rows; ids arrive in any order."""
         if ids.size == 0:
