@@ -360,9 +360,7 @@ class VectorMemory:
                 records = self.backend.get_vectors(index, list(keys[start : start + MAX_GET_BATCH]))
             except NotFoundError:
                 return []
-            found.extend(
-                Memory(r.key, r.content, dict(r.metadata or {})) for r in records if matches(node, r.metadata or {})
-            )
+            found.extend(_to_memory(r) for r in records if matches(node, r.metadata or {}))
         return found
 
     def iter_memories(
@@ -382,10 +380,11 @@ class VectorMemory:
         index = self.layout.index_for(resolved)
         for record in self._scan(index):
             if matches(node, record.metadata or {}):
-                yield Memory(record.key, record.content, dict(record.metadata or {}))
+                yield _to_memory(record)
 
-    def _scan(self, index: str, start_token: str | None = None) -> Iterator[MemoryRecord]:
-        token = start_token
+    def _scan(self, index: str) -> Iterator[MemoryRecord]:
+        """Every record of ``index`` with its metadata, page by page."""
+        token = None
         while True:
             try:
                 page = self.backend.list_vectors(index, max_results=1000, next_token=token, return_metadata=True)
@@ -426,7 +425,7 @@ class VectorMemory:
                     continue
                 if len(memories) == limit:
                     return MemoryPage(memories, encode_page_token(backend_token, position))
-                memories.append(Memory(record.key, record.content, dict(record.metadata or {})))
+                memories.append(_to_memory(record))
             skip = 0
             if page.next_token is None:
                 return MemoryPage(memories, None)
@@ -478,6 +477,10 @@ class VectorMemory:
             embedder=self.embedder,
             backend=repr(self.backend),
         )
+
+
+def _to_memory(record: MemoryRecord) -> Memory:
+    return Memory(record.key, record.content, dict(record.metadata or {}))
 
 
 def _last_wins(records: builtins.list[MemoryRecord]) -> builtins.list[MemoryRecord]:
