@@ -238,3 +238,20 @@ def test_embedding_is_batched_and_vectors_are_stored(memory: VectorMemory, embed
     expected = embedder.embed_documents(["one fish"])[0]
     assert records[0].vector is not None
     assert float(np.dot(records[0].vector, expected)) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_one_service_is_safe_to_share_between_threads(memory: VectorMemory) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def worker(n: int) -> int:
+        user = f"user-{n}"
+        for i in range(25):
+            memory.remember(f"{user} noted fact number {i}", user_id=user)
+            hits = memory.recall(f"fact number {i}", user_id=user, top_k=3)
+            assert hits and all(h.metadata[Field.USER_ID] == user for h in hits)
+        return len(list(memory.iter_memories(user_id=user)))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        counts = list(pool.map(worker, range(4)))
+    assert counts == [25, 25, 25, 25]
+    assert memory.stats().total == 100
