@@ -232,7 +232,7 @@ def test_two_services_on_one_store_see_each_others_writes(tmp_path: Path, embedd
     assert first.recall("build machine", user_id="u") == []
 
 
-def test_embedding_is_batched_and_vectors_are_stored(memory: VectorMemory, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_stored_vectors_are_the_embedders_document_vectors(memory: VectorMemory, embedder) -> None:  # type: ignore[no-untyped-def]
     stored = memory.remember_many(["one fish", "two fish"], user_id="u")
     records = memory.backend.get_vectors("memories", [stored[0].key], return_vector=True)
     expected = embedder.embed_documents(["one fish"])[0]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
 from ._exceptions import FilterError
-from ._limits import MAX_SAFE_INTEGER
+from ._limits import MAX_SAFE_INTEGER, check_utf8
 
 __all__ = [
     "And",
@@ -119,7 +119,7 @@ def _parse_logical(name: str, body: object, path: str, non_filterable: frozenset
 
 
 def _parse_field(key: str, body: object, path: str, non_filterable: frozenset[str]) -> FilterNode:
-    _check_utf8(key, path)
+    check_utf8(key, path, error=FilterError)
     if key in non_filterable:
         raise FilterError(
             f"metadata key {key!r} is non-filterable in this index and cannot be used in a filter",
@@ -165,7 +165,7 @@ def _parse_condition(key: str, op: Operator, operand: object, path: str) -> Comp
 
 def _scalar(value: object, op: str, path: str) -> Scalar:
     if isinstance(value, str):
-        _check_utf8(value, path)
+        check_utf8(value, path, error=FilterError)
         return value
     if isinstance(value, bool):
         return value
@@ -176,15 +176,6 @@ def _scalar(value: object, op: str, path: str) -> Scalar:
     raise FilterError(
         f"{op} at {path} takes a string, number or boolean, got {type(value).__name__}", field=path, limit="scalar"
     )
-
-
-def _check_utf8(text: str, path: str) -> None:
-    # A lone surrogate cannot be encoded as UTF-8 (nor sent as JSON, nor bound by SQLite).
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        printable = path.encode("utf-8", "backslashreplace").decode("utf-8")  # the path may hold the surrogate
-        raise FilterError(f"{printable} is not valid UTF-8 (it contains a lone surrogate)", field=printable) from None
 
 
 def _finite(value: int | float, op: str, path: str) -> int | float:

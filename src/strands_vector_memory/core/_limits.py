@@ -38,6 +38,7 @@ __all__ = [
     "MetadataValue",
     "filterable_metadata_bytes",
     "json_size",
+    "check_utf8",
     "validate_batch_size",
     "validate_bucket_name",
     "validate_dimension",
@@ -139,7 +140,7 @@ def validate_key(key: object) -> str:
             field="key",
             limit=f"1-{MAX_KEY_CHARS} characters",
         )
-    _check_utf8(key, "key")
+    check_utf8(key, "key")
     return key
 
 
@@ -165,25 +166,21 @@ def validate_vector(
 ) -> NDArray[np.float32]:
     """Return the vector as float32, rejecting wrong length, NaN/inf and zero cosine vectors."""
     if isinstance(vector, np.ndarray) and vector.dtype == np.float32 and vector.shape == (dimension,):
-        # Fast path for what embedders return: no conversion, just the checks.
-        if not np.isfinite(vector).all():
-            raise ValidationError(f"{field} contains NaN or infinity", field=field, limit="finite float32")
-        if metric == "cosine" and not vector.any():
+        as32 = vector  # what embedders return: no conversion, just the checks below
+    else:
+        try:
+            array = np.asarray(vector, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ValidationError(f"{field} must be a sequence of numbers", field=field) from exc
+        if array.ndim != 1 or array.shape[0] != dimension:
+            got = array.shape[0] if array.ndim == 1 else f"shape {array.shape}"
             raise ValidationError(
-                f"{field} is all zeros, which a cosine index cannot score", field=field, limit="non-zero"
+                f"{field} has dimension {got}, the index expects {dimension}",
+                field=field,
+                limit=f"dimension {dimension}",
             )
-        return vector
-    try:
-        array = np.asarray(vector, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise ValidationError(f"{field} must be a sequence of numbers", field=field) from exc
-    if array.ndim != 1 or array.shape[0] != dimension:
-        got = array.shape[0] if array.ndim == 1 else f"shape {array.shape}"
-        raise ValidationError(
-            f"{field} has dimension {got}, the index expects {dimension}", field=field, limit=f"dimension {dimension}"
-        )
-    with np.errstate(over="ignore"):  # beyond float32 becomes inf, rejected just below
-        as32 = array.astype(np.float32)
+        with np.errstate(over="ignore"):  # beyond float32 becomes inf, rejected just below
+            as32 = array.astype(np.float32)
     if not np.isfinite(as32).all():
         raise ValidationError(
             f"{field} contains NaN or infinity (or a value beyond float32)", field=field, limit="finite float32"
@@ -247,7 +244,7 @@ def encode_metadata(
         for key, value in clean.items():  # find the culprit for a precise message
             for text in (key, *(value if isinstance(value, list) else [value])):
                 if isinstance(text, str):
-                    _check_utf8(text, f"{field}.{key}")
+                    check_utf8(text, f"{field}.{key}")
         raise  # pragma: no cover - one of the strings above must have failed
     if total > MAX_METADATA_BYTES:
         raise ValidationError(
@@ -282,10 +279,7 @@ def _check_metadata_key(key: object, *, field: str = "metadata") -> None:
         raise ValidationError(
             f"{field} key {key!r} may not start with '$' (reserved for filter operators)", field=field
         )
-    try:
-        key.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationError(f"{field} key {key!r} is not valid UTF-8 (a lone surrogate)", field=field) from None
+    check_utf8(key, f"{field} key {key!r}", field=field)
 
 
 _SCALARS = (str, int, float, bool)
@@ -332,10 +326,18 @@ def _check_scalar(value: str | int | float | bool, field: str, key: str) -> str 
     return value
 
 
-def _check_utf8(text: str, field: str) -> None:
+def check_utf8(
+    text: str, what: str, *, field: str | None = None, error: type[ValidationError] = ValidationError
+) -> None:
+    """Reject text with lone surrogates: it cannot be encoded as UTF-8, sent as JSON or stored.
+
+    ``what`` names the text in the message (escaped, since it may hold the surrogate itself).
+    """
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise ValidationError(
-            f"{field} is not valid UTF-8 (it contains a lone surrogate at position {exc.start})", field=field
-        ) from exc
+        printable = what.encode("utf-8", "backslashreplace").decode("utf-8")
+        raise error(
+            f"{printable} is not valid UTF-8 (a lone surrogate at position {exc.start})",
+            field=(field or what).encode("utf-8", "backslashreplace").decode("utf-8"),
+        ) from None

@@ -35,7 +35,11 @@ class Embedder(Protocol):
         ...
 
     def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        """Embed texts to be stored; returns shape ``(len(texts), dimension)``."""
+        """Embed texts to be stored; returns shape ``(len(texts), dimension)``.
+
+        Takes any number of texts: batching to what the model or service accepts is
+        the implementation's job, so callers never chunk for it.
+        """
         ...
 
     def embed_query(self, text: str) -> NDArray[np.float32]:

@@ -46,8 +46,6 @@ from ._stats import MemoryStats, summarise
 
 __all__ = ["MemoryPage", "MemoryStats", "VectorMemory"]
 
-_EMBED_BATCH = 64
-
 
 def _not_expired(now: float) -> dict[str, Any]:
     return {"$or": [{Field.EXPIRES_AT: {"$exists": False}}, {Field.EXPIRES_AT: {"$gt": now}}]}
@@ -218,7 +216,7 @@ class VectorMemory:
         stored: list[Memory] = []
         for start in range(0, len(prepared), MAX_PUT_BATCH):
             chunk = prepared[start : start + MAX_PUT_BATCH]
-            vectors = self._embed_documents([m[Field.CONTENT] for _, _, m in chunk])
+            vectors = self.embedder.embed_documents([m[Field.CONTENT] for _, _, m in chunk])
             by_index: dict[str, list[MemoryRecord]] = {}
             for (index, key, metadata), vector in zip(chunk, vectors, strict=True):
                 by_index.setdefault(index, []).append(MemoryRecord(key, vector, metadata))
@@ -261,12 +259,6 @@ class VectorMemory:
             prepared.append((self.layout.index_for(item_scope), key, metadata))
         return prepared
 
-    def _embed_documents(self, texts: Sequence[str]) -> list[Any]:
-        rows: list[Any] = []
-        for start in range(0, len(texts), _EMBED_BATCH):
-            rows.extend(self.embedder.embed_documents(texts[start : start + _EMBED_BATCH]))
-        return rows
-
     # -- reading ---------------------------------------------------------------
 
     def recall(
@@ -293,12 +285,11 @@ class VectorMemory:
         resolved = _resolve_scope(scope, user_id)
         index = self.layout.index_for(resolved)
         document = self._read_filter(resolved, filter, memory_types, since, until)
+        vector = self.embedder.embed_query(query)
         try:
-            self.backend.get_index(index)
+            found = self.backend.query_vectors(index, vector, top_k=top_k, filter=document, return_metadata=True)
         except NotFoundError:
             return []  # nothing was ever stored here
-        vector = self.embedder.embed_query(query)
-        found = self.backend.query_vectors(index, vector, top_k=top_k, filter=document, return_metadata=True)
         results = []
         for match in found:
             metadata = dict(match.metadata or {})
@@ -378,19 +369,19 @@ class VectorMemory:
             self._read_filter(resolved, filter, memory_types, None, None, include_expired=include_expired)
         )
         index = self.layout.index_for(resolved)
-        for record in self._scan(index):
+        for _, _, record in self._scan(index):
             if matches(node, record.metadata or {}):
                 yield _to_memory(record)
 
-    def _scan(self, index: str) -> Iterator[MemoryRecord]:
-        """Every record of ``index`` with its metadata, page by page."""
-        token = None
+    def _scan(self, index: str, token: str | None = None) -> Iterator[tuple[str | None, int, MemoryRecord]]:
+        """(page token, position in page, record) for every record from ``token`` on."""
         while True:
             try:
                 page = self.backend.list_vectors(index, max_results=1000, next_token=token, return_metadata=True)
             except NotFoundError:
                 return
-            yield from page.records
+            for position, record in enumerate(page.records):
+                yield token, position, record
             if page.next_token is None:
                 return
             token = page.next_token
@@ -411,25 +402,15 @@ class VectorMemory:
         resolved = _resolve_scope(scope, user_id)
         node = parse_filter(self._read_filter(resolved, filter, memory_types, None, None))
         index = self.layout.index_for(resolved)
-        backend_token, skip = decode_page_token(next_token)
+        start, skip = decode_page_token(next_token)
         memories: builtins.list[Memory] = []
-        while True:
-            try:
-                page = self.backend.list_vectors(
-                    index, max_results=1000, next_token=backend_token, return_metadata=True
-                )
-            except NotFoundError:
-                return MemoryPage([], None)
-            for position, record in enumerate(page.records):
-                if position < skip or not matches(node, record.metadata or {}):
-                    continue
-                if len(memories) == limit:
-                    return MemoryPage(memories, encode_page_token(backend_token, position))
-                memories.append(_to_memory(record))
-            skip = 0
-            if page.next_token is None:
-                return MemoryPage(memories, None)
-            backend_token = page.next_token
+        for token, position, record in self._scan(index, start):
+            if (token == start and position < skip) or not matches(node, record.metadata or {}):
+                continue
+            if len(memories) == limit:
+                return MemoryPage(memories, encode_page_token(token, position))
+            memories.append(_to_memory(record))
+        return MemoryPage(memories, None)
 
     # -- forgetting --------------------------------------------------------------
 

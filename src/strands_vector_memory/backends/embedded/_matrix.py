@@ -48,13 +48,13 @@ class MatrixCache:
     def __len__(self) -> int:
         return self._size - self._dead
 
-    def _prepare(self, vectors: NDArray[np.float32]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-        """Rows as stored (unit length for cosine) and their squared norms."""
-        sqnorms = np.einsum("ij,ij->i", vectors, vectors)
-        if self.metric == "cosine":
-            vectors = (vectors / np.sqrt(sqnorms)[:, None]).astype(np.float32, copy=False)
-            sqnorms = np.ones(len(vectors), dtype=np.float32)
-        return vectors, sqnorms.astype(np.float32, copy=False)
+    def _normalise(self, rows: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Scale ``rows`` in place to unit length for cosine; return their squared norms."""
+        sqnorms: NDArray[np.float32] = np.einsum("ij,ij->i", rows, rows).astype(np.float32, copy=False)
+        if self.metric != "cosine":
+            return sqnorms
+        rows /= np.sqrt(sqnorms)[:, None]  # in place: no second copy of the matrix
+        return np.ones(len(rows), dtype=np.float32)
 
     def _grow_rows(self, needed: int) -> None:
         capacity = self._rows.shape[0]
@@ -89,11 +89,7 @@ class MatrixCache:
         self.reset()
         if ids.size == 0:
             return
-        sqnorms = np.einsum("ij,ij->i", rows, rows)
-        if self.metric == "cosine":
-            rows /= np.sqrt(sqnorms)[:, None]  # in place: no second 150 MB copy at 100k x 384
-            sqnorms = np.ones(ids.size, dtype=np.float32)
-        self._ids, self._rows, self._sqnorms = ids.copy(), rows, sqnorms.astype(np.float32, copy=False)
+        self._ids, self._rows, self._sqnorms = ids.copy(), rows, self._normalise(rows)
         self._grow_row_of(int(ids[-1]))
         self._row_of[ids] = np.arange(ids.size)
         self._size = int(ids.size)
@@ -104,7 +100,8 @@ class MatrixCache:
             return
         order = np.argsort(ids, kind="stable")
         ids = ids[order]
-        prepared, sqnorms = self._prepare(vectors[order])
+        prepared = vectors[order]  # fancy indexing copies, so normalising in place is safe
+        sqnorms = self._normalise(prepared)
         self._grow_row_of(int(ids[-1]))
         rows = self._row_of[ids]
         known = rows >= 0
