@@ -5,7 +5,7 @@ the backend and embedder contracts with their default implementations, and the o
 exception tree. Everything else lives in private modules.
 """
 
-from .backends import EmbeddedBackend, IndexInfo, QueryMatch, VectorBackend, VectorPage
+from .backends import EmbeddedBackend, IndexInfo, QueryMatch, TextMatch, TextSearchBackend, VectorBackend, VectorPage
 from .core import (
     AccessDeniedError,
     BackendUnavailableError,
@@ -24,7 +24,17 @@ from .core import (
     VectorMemoryError,
 )
 from .embedders import Embedder, MiniLMEmbedder
-from .memory import IndexLayout, MemoryPage, MemoryStats, NewMemory, SharedIndexLayout, VectorMemory
+from .memory import (
+    Fusion,
+    IndexLayout,
+    MemoryPage,
+    MemoryStats,
+    NewMemory,
+    Ranking,
+    RetrievalMode,
+    SharedIndexLayout,
+    VectorMemory,
+)
 
 __version__ = "0.1.0"
 
@@ -36,6 +46,7 @@ __all__ = [
     "Embedder",
     "Field",
     "FilterError",
+    "Fusion",
     "IndexInfo",
     "IndexLayout",
     "Memory",
@@ -48,9 +59,13 @@ __all__ = [
     "NotFoundError",
     "QueryMatch",
     "QuotaExceededError",
+    "Ranking",
+    "RetrievalMode",
     "RetryableError",
     "Scope",
     "SharedIndexLayout",
+    "TextMatch",
+    "TextSearchBackend",
     "ThrottledError",
     "ValidationError",
     "VectorBackend",

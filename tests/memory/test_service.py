@@ -26,7 +26,9 @@ def test_recall_finds_a_memory_by_meaning_not_keywords(memory: VectorMemory) -> 
     assert results[0].content == "Alice is allergic to peanuts"
     assert results[0].score is not None and results[0].score > results[1].score  # type: ignore[operator]
     assert results[0].memory_type is MemoryType.SEMANTIC
-    assert results[0].distance == pytest.approx(1 - results[0].score)
+    dense = memory.recall("which foods could make her ill?", user_id="alice", top_k=3, mode="dense")
+    assert dense[0].content == "Alice is allergic to peanuts"
+    assert dense[0].distance == pytest.approx(1 - dense[0].score)  # plain dense: score is cosine similarity
 
 
 def test_users_never_see_each_others_memories(memory: VectorMemory) -> None:

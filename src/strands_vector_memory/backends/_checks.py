@@ -26,6 +26,7 @@ from ..core._limits import (
     MAX_PUT_BATCH,
     DistanceMetric,
     MetadataValue,
+    check_utf8,
     encode_metadata,
     validate_batch_size,
     validate_dimension,
@@ -46,6 +47,7 @@ __all__ = [
     "check_list",
     "check_put",
     "check_query",
+    "check_text_query",
     "decode_token",
     "encode_token",
 ]
@@ -156,6 +158,27 @@ def check_query(
         validate_top_k(top_k),
         parse_filter(filter, non_filterable=info.non_filterable_keys),
     )
+
+
+#: Longest full-text query accepted (the longest content a memory may have).
+MAX_QUERY_TEXT_BYTES = 32 * 1024
+
+
+def check_text_query(
+    info: IndexInfo, text: str, top_k: int, filter: Mapping[str, Any] | None
+) -> tuple[str, int, FilterNode | None]:
+    """Validate a full-text search request and parse its filter."""
+    if not isinstance(text, str):
+        raise ValidationError(f"query text must be a string, got {type(text).__name__}", field="text")
+    check_utf8(text, "query text", field="text")
+    size = len(text.encode("utf-8"))
+    if not text.strip() or size > MAX_QUERY_TEXT_BYTES:
+        raise ValidationError(
+            f"query text must be 1..{MAX_QUERY_TEXT_BYTES} bytes of non-blank text, got {size} bytes",
+            field="text",
+            limit=f"1..{MAX_QUERY_TEXT_BYTES} bytes",
+        )
+    return text, validate_top_k(top_k), parse_filter(filter, non_filterable=info.non_filterable_keys)
 
 
 def check_list(max_results: int, segment_count: int | None, segment_index: int | None) -> tuple[int, int, int]:

@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..core import DistanceMetric, MemoryRecord
 
-__all__ = ["IndexInfo", "QueryMatch", "VectorBackend", "VectorPage"]
+__all__ = ["IndexInfo", "QueryMatch", "TextMatch", "TextSearchBackend", "VectorBackend", "VectorPage"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,18 @@ class QueryMatch:
     distance: float | None
     metadata: Mapping[str, Any] | None = None
     vector: NDArray[np.float32] | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TextMatch:
+    """One hit from ``search_text``; larger ``score`` is better.
+
+    Scores are BM25-style relevance and comparable only within one result list.
+    """
+
+    key: str
+    score: float
+    metadata: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,4 +140,31 @@ class VectorBackend(Protocol):
 
     def close(self) -> None:
         """Release connections and caches. Further calls are an error."""
+        ...
+
+
+@runtime_checkable
+class TextSearchBackend(VectorBackend, Protocol):
+    """A backend that can also rank records by full-text relevance of their text.
+
+    Hybrid recall fuses this list with the vector neighbours. The embedded engine
+    answers from its FTS5 table over the ``content`` and ``context`` metadata; S3
+    Vectors can answer from an ENHANCED-mode index's ``queryTexts``. Backends without
+    it still work: recall falls back to dense-only and says so once in the log.
+    """
+
+    def search_text(
+        self,
+        index: str,
+        text: str,
+        *,
+        top_k: int,
+        filter: Mapping[str, Any] | None = None,
+        return_metadata: bool = True,
+    ) -> list[TextMatch]:
+        """The ``top_k`` (1-100) records whose text best matches ``text``, best first.
+
+        ``text`` is free text (a question, keywords); the backend tokenises it. A text
+        with no searchable words returns no matches.
+        """
         ...

@@ -70,10 +70,12 @@ class Field:
     EVENT_TIME: Final = "event_time"
     EXPIRES_AT: Final = "expires_at"
     CONFIDENCE: Final = "confidence"
+    CONTEXT: Final = "context"
+    """Text indexed with a memory but not part of it (e.g. the neighbouring turns)."""
 
     #: Keys declared non-filterable on every memory index: large or display-only text,
     #: so the 2 KB filterable budget is never spent on it.
-    NON_FILTERABLE: Final = frozenset({CONTENT, CREATED_AT_ISO})
+    NON_FILTERABLE: Final = frozenset({CONTENT, CONTEXT, CREATED_AT_ISO})
 
 
 _SCOPE_FIELDS: Final = {

@@ -20,8 +20,15 @@ from ._locomo import (
     scored_questions,
 )
 from ._metrics import DEFAULT_KS, QuestionScore, RankedUnit, aggregate, report, score_question
+from ._runner import RETRIEVERS, UNITS, EvalConfig, ranking_for, run_locomo, turn_text
 
 __all__ = [
+    "RETRIEVERS",
+    "UNITS",
+    "EvalConfig",
+    "ranking_for",
+    "run_locomo",
+    "turn_text",
     "CATEGORY_NAMES",
     "DEFAULT_KS",
     "SCORED_CATEGORIES",

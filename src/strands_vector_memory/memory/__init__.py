@@ -3,14 +3,18 @@
 from ._inputs import NewMemory
 from ._layout import IndexLayout, SharedIndexLayout
 from ._paths import STORE_ENV, default_store_path
+from ._ranking import Fusion, Ranking, RetrievalMode
 from ._service import MemoryPage, MemoryStats, VectorMemory
 
 __all__ = [
     "STORE_ENV",
+    "Fusion",
     "IndexLayout",
     "MemoryPage",
     "MemoryStats",
     "NewMemory",
+    "Ranking",
+    "RetrievalMode",
     "SharedIndexLayout",
     "VectorMemory",
     "default_store_path",

@@ -21,6 +21,9 @@ __all__ = ["MAX_CONTENT_BYTES", "NewMemory", "build_metadata", "idempotent_key",
 
 #: Content is stored as non-filterable metadata; keep room under the 40 KB total.
 MAX_CONTENT_BYTES = 32 * 1024
+#: Context (text indexed alongside a memory) shares that 40 KB; it is a hint, not a document.
+MAX_CONTEXT_BYTES = 6 * 1024
+MAX_CONTEXT_ITEMS = 8
 
 _RESERVED = frozenset(
     {
@@ -38,6 +41,7 @@ _RESERVED = frozenset(
         Field.EVENT_TIME,
         Field.EXPIRES_AT,
         Field.CONFIDENCE,
+        Field.CONTEXT,
     }
 )
 
@@ -62,6 +66,10 @@ class NewMemory:
         idempotent: Derive the key from scope, type and content, so storing the same
             memory twice keeps one copy.
         created_at: Override the creation time (imports keep their original times).
+        context: Short texts that help find this memory without being part of it,
+            typically the turns before and after a conversation turn (answers often sit
+            in the reply to a question). They are indexed for full-text search and
+            blended lightly into the vector; recall still returns ``content``.
     """
 
     content: str
@@ -76,6 +84,7 @@ class NewMemory:
     key: str | None = None
     idempotent: bool = False
     created_at: Timestamp | None = None
+    context: tuple[str, ...] | list[str] | None = None
 
 
 def to_epoch(value: Timestamp, name: str) -> float:
@@ -108,6 +117,36 @@ def check_content(content: object) -> str:
             limit=f"<= {MAX_CONTENT_BYTES} bytes",
         )
     return content
+
+
+def check_context(context: object) -> tuple[str, ...]:
+    """A few non-empty texts, within the share of the metadata budget context may use."""
+    if context is None:
+        return ()
+    if isinstance(context, str) or not isinstance(context, tuple | list):
+        raise ValidationError(f"context must be a list of texts, got {type(context).__name__}", field="context")
+    if len(context) > MAX_CONTEXT_ITEMS:
+        raise ValidationError(
+            f"context has {len(context)} texts: at most {MAX_CONTEXT_ITEMS}",
+            field="context",
+            limit=f"<= {MAX_CONTEXT_ITEMS} texts",
+        )
+    texts = []
+    for i, text in enumerate(context):
+        if not isinstance(text, str) or not text.strip():
+            raise ValidationError(f"context[{i}] must be non-empty text, got {text!r}", field="context")
+        texts.append(text)
+    size = len(_CONTEXT_SEPARATOR.join(texts).encode("utf-8", "surrogatepass"))
+    if size > MAX_CONTEXT_BYTES:
+        raise ValidationError(
+            f"context is {size} bytes: at most {MAX_CONTEXT_BYTES}; pass the nearest turns only",
+            field="context",
+            limit=f"<= {MAX_CONTEXT_BYTES} bytes",
+        )
+    return tuple(texts)
+
+
+_CONTEXT_SEPARATOR = "\n"
 
 
 def build_metadata(item: NewMemory, scope: Scope, *, now: float, default_source: str) -> dict[str, Any]:
@@ -145,6 +184,9 @@ def build_metadata(item: NewMemory, scope: Scope, *, now: float, default_source:
         if isinstance(c, bool) or not isinstance(c, int | float) or not 0.0 <= c <= 1.0:
             raise ValidationError(f"confidence must be a number in 0..1, got {c!r}", field="confidence", limit="0..1")
         metadata[Field.CONFIDENCE] = float(c)
+    context = check_context(item.context)
+    if context:
+        metadata[Field.CONTEXT] = _CONTEXT_SEPARATOR.join(context)
     metadata.update(extra)
     return metadata
 

@@ -9,6 +9,8 @@ The CLI, the Strands plugin and any server are thin layers over these methods.
 from __future__ import annotations
 
 import builtins
+import logging
+import math
 import os
 import threading
 import time
@@ -16,7 +18,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..backends import IndexInfo, VectorBackend
+import numpy as np
+from numpy.typing import NDArray
+
+from ..backends import IndexInfo, QueryMatch, TextMatch, TextSearchBackend, VectorBackend
 from ..core import (
     ConflictError,
     Field,
@@ -39,12 +44,27 @@ from ..core._limits import (
     validate_top_k,
 )
 from ..embedders import Embedder
-from ._inputs import NewMemory, Timestamp, build_metadata, check_content, idempotent_key, new_key, to_epoch
+from ._inputs import (
+    NewMemory,
+    Timestamp,
+    build_metadata,
+    check_content,
+    check_context,
+    idempotent_key,
+    new_key,
+    to_epoch,
+)
 from ._layout import IndexLayout, SharedIndexLayout
 from ._paging import MemoryPage, decode_page_token, encode_page_token
+from ._ranking import Candidate, Ranking, RetrievalMode, collect, diversify, rank
 from ._stats import MemoryStats, summarise
 
 __all__ = ["MemoryPage", "MemoryStats", "VectorMemory"]
+
+_log = logging.getLogger("strands_vector_memory")
+
+_Prepared = tuple[str, str, dict[str, Any], tuple[str, ...]]
+"""(index, key, metadata, context texts) of one validated item."""
 
 
 def _not_expired(now: float) -> dict[str, Any]:
@@ -65,6 +85,10 @@ class VectorMemory:
         layout: Which index a scope lives in (one shared index by default).
         default_source: The ``source`` stamped on memories that do not name one.
         clock: Epoch seconds now; injectable so expiry can be tested without sleeping.
+        ranking: How recall orders results (hybrid BM25 + vector fusion with
+            conversational signals by default); each call may pass its own.
+        context_weight: How much a memory's ``context`` texts pull its vector towards
+            them (each context vector is added with this weight before normalising).
     """
 
     def __init__(
@@ -75,6 +99,8 @@ class VectorMemory:
         layout: IndexLayout | None = None,
         default_source: str = "api",
         clock: Callable[[], float] = time.time,
+        ranking: Ranking | None = None,
+        context_weight: float = 0.25,
     ) -> None:
         if not isinstance(backend, VectorBackend):
             raise TypeError(f"backend must implement VectorBackend, got {type(backend).__name__}")
@@ -85,6 +111,19 @@ class VectorMemory:
         self.layout = layout or SharedIndexLayout()
         self.default_source = default_source
         self._clock = clock
+        if ranking is not None and not isinstance(ranking, Ranking):
+            raise TypeError(f"ranking must be a Ranking, got {type(ranking).__name__}")
+        self.ranking = ranking or Ranking()
+        if (
+            isinstance(context_weight, bool)
+            or not isinstance(context_weight, int | float)
+            or not (math.isfinite(context_weight) and context_weight >= 0)
+        ):
+            raise ValidationError(
+                f"context_weight must be a non-negative number, got {context_weight!r}", field="context_weight"
+            )
+        self.context_weight = float(context_weight)
+        self._warned_no_text_search = False
         self._ready: set[str] = set()
         self._ready_lock = threading.Lock()
 
@@ -216,15 +255,37 @@ class VectorMemory:
         stored: list[Memory] = []
         for start in range(0, len(prepared), MAX_PUT_BATCH):
             chunk = prepared[start : start + MAX_PUT_BATCH]
-            vectors = self.embedder.embed_documents([m[Field.CONTENT] for _, _, m in chunk])
+            vectors = self._embed(chunk)
             by_index: dict[str, list[MemoryRecord]] = {}
-            for (index, key, metadata), vector in zip(chunk, vectors, strict=True):
+            for (index, key, metadata, _), vector in zip(chunk, vectors, strict=True):
                 by_index.setdefault(index, []).append(MemoryRecord(key, vector, metadata))
             for index, records in by_index.items():
                 self._ensure_index(index)
                 self.backend.put_vectors(index, _last_wins(records))
-            stored.extend(Memory(key, metadata[Field.CONTENT], metadata) for _, key, metadata in chunk)
+            stored.extend(Memory(key, metadata[Field.CONTENT], metadata) for _, key, metadata, _ in chunk)
         return stored
+
+    def _embed(self, chunk: builtins.list[_Prepared]) -> builtins.list[NDArray[np.float32]]:
+        """One vector per item: its content's, pulled towards its context texts.
+
+        Every distinct text is embedded once (a turn is often its neighbours' context).
+        """
+        weight = self.context_weight
+        texts = [metadata[Field.CONTENT] for _, _, metadata, _ in chunk]
+        if weight:
+            texts += [text for *_, context in chunk for text in context]
+        distinct = builtins.list(dict.fromkeys(texts))
+        by_text = dict(zip(distinct, self.embedder.embed_documents(distinct), strict=True))
+        vectors = []
+        for _, _, metadata, context in chunk:
+            vector = np.asarray(by_text[metadata[Field.CONTENT]], dtype=np.float32)
+            if weight and context:
+                blended = vector + weight * np.sum([by_text[t] for t in context], axis=0)
+                norm = float(np.linalg.norm(blended))
+                if norm > 1e-6:
+                    vector = (blended / norm).astype(np.float32)
+            vectors.append(vector)
+        return vectors
 
     def check(
         self, items: Iterable[NewMemory | str], *, scope: Scope | None = None, user_id: str | None = None
@@ -236,10 +297,10 @@ class VectorMemory:
         """
         self._prepare(items, _resolve_scope(scope, user_id))
 
-    def _prepare(self, items: Iterable[NewMemory | str], base: Scope) -> builtins.list[tuple[str, str, dict[str, Any]]]:
-        """(index, key, metadata) per item; every item is validated before any is written."""
+    def _prepare(self, items: Iterable[NewMemory | str], base: Scope) -> builtins.list[_Prepared]:
+        """(index, key, metadata, context) per item; every item is validated before any is written."""
         now = self._clock()
-        prepared: builtins.list[tuple[str, str, dict[str, Any]]] = []
+        prepared: builtins.list[_Prepared] = []
         for i, raw in enumerate(items):
             item = NewMemory(content=raw) if isinstance(raw, str) else raw
             try:
@@ -256,7 +317,7 @@ class VectorMemory:
                     key = new_key()
             except ValidationError as exc:
                 raise ValidationError(f"items[{i}]: {exc}", field=exc.field, limit=exc.limit) from exc
-            prepared.append((self.layout.index_for(item_scope), key, metadata))
+            prepared.append((self.layout.index_for(item_scope), key, metadata, check_context(item.context)))
         return prepared
 
     # -- reading ---------------------------------------------------------------
@@ -273,32 +334,72 @@ class VectorMemory:
         since: Timestamp | None = None,
         until: Timestamp | None = None,
         min_score: float | None = None,
+        mode: RetrievalMode | str | None = None,
+        ranking: Ranking | None = None,
     ) -> list[Memory]:
-        """The memories closest in meaning to ``query`` within ``scope``, best first.
+        """The memories most relevant to ``query`` within ``scope``, best first.
 
-        ``score`` is cosine similarity (higher is closer). Expired memories are never
-        returned. ``since``/``until`` bound ``created_at``; ``filter`` is any extra S3
-        Vectors filter over the metadata.
+        By default this is hybrid retrieval (BM25 full text fused with vector
+        similarity, then conversational signals; see :class:`Ranking`). ``mode``
+        ("hybrid", "dense", "text") or a whole ``ranking`` override the memory's
+        default for this call. ``score`` is the final relevance (0..1-ish; in plain
+        dense mode the cosine similarity) and ``distance`` the vector distance when the
+        vector search reached the memory. Expired memories are never returned.
+        ``since``/``until`` bound ``created_at``; ``filter`` is any extra S3 Vectors
+        filter over the metadata.
         """
         check_content(query)
         top_k = validate_top_k(top_k)
+        if ranking is not None and not isinstance(ranking, Ranking):
+            raise ValidationError(f"ranking must be a Ranking, got {type(ranking).__name__}", field="ranking")
+        ranking = ranking or self.ranking
+        if mode is not None:
+            ranking = ranking.with_(mode=mode)
+        if min_score is not None and (isinstance(min_score, bool) or not isinstance(min_score, int | float)):
+            raise ValidationError(f"min_score must be a number, got {min_score!r}", field="min_score")
         resolved = _resolve_scope(scope, user_id)
         index = self.layout.index_for(resolved)
         document = self._read_filter(resolved, filter, memory_types, since, until)
-        vector = self.embedder.embed_query(query)
+        depth = max(top_k, ranking.candidates)
         try:
-            found = self.backend.query_vectors(index, vector, top_k=top_k, filter=document, return_metadata=True)
+            dense, text = self._search(index, query, document, depth, ranking.mode)
         except NotFoundError:
             return []  # nothing was ever stored here
-        results = []
-        for match in found:
-            metadata = dict(match.metadata or {})
-            distance = match.distance if match.distance is not None else 1.0
-            score = 1.0 - distance
-            if min_score is not None and score < min_score:
-                continue
-            results.append(Memory(match.key, str(metadata.get(Field.CONTENT, "")), metadata, score, distance))
-        return results
+        ranked = rank(collect(dense, text), query, ranking, now=self._clock())
+        if ranking.diversity:
+            pool = ranked[: min(len(ranked), max(2 * top_k, 20))]
+            ranked = diversify(ranked, self._vectors(index, [c.key for c in pool]), ranking.diversity, top_k)
+        return [_candidate_memory(c) for c in ranked[:top_k] if min_score is None or c.score >= min_score]
+
+    def _search(
+        self, index: str, query: str, document: Mapping[str, Any] | None, depth: int, mode: RetrievalMode
+    ) -> tuple[builtins.list[QueryMatch], builtins.list[TextMatch]]:
+        """The candidate lists ``mode`` asks for; text search falls back to dense if unsupported."""
+        wants_text = mode is not RetrievalMode.DENSE
+        if wants_text and not isinstance(self.backend, TextSearchBackend):
+            if not self._warned_no_text_search:
+                self._warned_no_text_search = True
+                _log.warning("%r has no full-text search: recall falls back to dense-only", self.backend)
+            wants_text, mode = False, RetrievalMode.DENSE
+        dense: builtins.list[QueryMatch] = []
+        text: builtins.list[TextMatch] = []
+        if mode is not RetrievalMode.TEXT:
+            vector = self.embedder.embed_query(query)
+            dense = self.backend.query_vectors(index, vector, top_k=depth, filter=document, return_metadata=True)
+        if wants_text:
+            searcher: TextSearchBackend = self.backend  # type: ignore[assignment]
+            text = searcher.search_text(index, query, top_k=depth, filter=document, return_metadata=True)
+        return dense, text
+
+    def _vectors(self, index: str, keys: Sequence[str]) -> dict[str, NDArray[np.float32]]:
+        vectors: dict[str, NDArray[np.float32]] = {}
+        for start in range(0, len(keys), MAX_GET_BATCH):
+            for record in self.backend.get_vectors(
+                index, list(keys[start : start + MAX_GET_BATCH]), return_vector=True, return_metadata=False
+            ):
+                if record.vector is not None:
+                    vectors[record.key] = record.vector
+        return vectors
 
     def _read_filter(
         self,
@@ -458,6 +559,12 @@ class VectorMemory:
             embedder=self.embedder,
             backend=repr(self.backend),
         )
+
+
+def _candidate_memory(candidate: Candidate) -> Memory:
+    distance = None if candidate.similarity is None else 1.0 - candidate.similarity
+    content = candidate.metadata.get(Field.CONTENT, "")
+    return Memory(candidate.key, str(content), candidate.metadata, candidate.score, distance)
 
 
 def _to_memory(record: MemoryRecord) -> Memory:

@@ -20,8 +20,16 @@ from numpy.typing import ArrayLike
 
 from ...core import BackendUnavailableError, ConflictError, DistanceMetric, MemoryRecord, NotFoundError
 from ...core._limits import validate_index_name
-from .._checks import check_create_index, check_delete_keys, check_get_keys, check_list, check_put, check_query
-from .._contract import IndexInfo, QueryMatch, VectorPage
+from .._checks import (
+    check_create_index,
+    check_delete_keys,
+    check_get_keys,
+    check_list,
+    check_put,
+    check_query,
+    check_text_query,
+)
+from .._contract import IndexInfo, QueryMatch, TextMatch, VectorPage
 from ._index import EmbeddedIndex, create_index_file
 
 __all__ = ["EmbeddedBackend"]
@@ -197,6 +205,20 @@ class EmbeddedBackend:
         target = self._index(index)
         query, k, node = check_query(target.info, vector, top_k, filter)
         return target.query(query, top_k=k, node=node, return_metadata=return_metadata, return_distance=return_distance)
+
+    def search_text(
+        self,
+        index: str,
+        text: str,
+        *,
+        top_k: int,
+        filter: Mapping[str, Any] | None = None,
+        return_metadata: bool = True,
+    ) -> list[TextMatch]:
+        """BM25 full-text search (FTS5, porter-stemmed) over ``content`` and ``context``."""
+        target = self._index(index)
+        query, k, node = check_text_query(target.info, text, top_k, filter)
+        return target.search_text(query, top_k=k, node=node, return_metadata=return_metadata)
 
     def delete_vectors(self, index: str, keys: Sequence[str]) -> None:
         """Delete 1-500 records by key."""

@@ -8,7 +8,8 @@ are battle-tested; the file is inspectable with any SQLite tool. Layout:
   bytes apart, so fetching the metadata of the top k reads small rows, not 1.5 KB blobs;
 * ``meta(vid, name, kind, value)``: filterable metadata, one row per scalar, searched
   by the compiled filter (see ``_sql_filter``);
-* ``fts``: an FTS5 table over ``content`` for full-text search;
+* ``fts``: an FTS5 table over ``content`` and ``context`` (porter-stemmed) for BM25
+  full-text search; ``context`` counts half as much as the memory's own text;
 * ``tombstones(seq, vid)``: deletions, so other processes' caches can follow them;
 * ``state``: the write sequence number; ``config``: the immutable index settings.
 
@@ -34,13 +35,14 @@ from numpy.typing import NDArray
 from ...core import BackendUnavailableError, FilterNode, MemoryRecord, NotFoundError, ValidationError
 from ...core._limits import validate_distance_metric
 from .._checks import CheckedRecord, decode_token, encode_token
-from .._contract import IndexInfo, QueryMatch, VectorPage
+from .._contract import IndexInfo, QueryMatch, TextMatch, VectorPage
 from ._matrix import MatrixCache
 from ._sql_filter import KIND_PRESENT, SqlFilter, compile_filter, kind_of, sql_value
+from ._text import fts_query
 
 __all__ = ["EmbeddedIndex", "create_index_file"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _TOMBSTONE_LIMIT = 100_000
 
 _SCHEMA = """
@@ -64,7 +66,7 @@ CREATE TABLE meta(
 CREATE INDEX meta_by_value ON meta(name, kind, value);
 CREATE TABLE tombstones(seq INTEGER NOT NULL, vid INTEGER NOT NULL);
 CREATE INDEX tombstones_by_seq ON tombstones(seq);
-CREATE VIRTUAL TABLE fts USING fts5(content);
+CREATE VIRTUAL TABLE fts USING fts5(content, context, tokenize='porter unicode61');
 INSERT INTO state(name, value) VALUES ('seq', 0), ('tombstone_floor', 0);
 """
 
@@ -137,6 +139,50 @@ def _metadata_rows(vid: int, metadata: dict[str, Any], non_filterable: frozenset
             yield (vid, name, kind_of(value), sql_value(value))
 
 
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+#: BM25 column weights: the memory's own text, then its context.
+_FTS_WEIGHTS = "1.0, 0.5"
+
+_FTS_V2 = "CREATE VIRTUAL TABLE fts USING fts5(content, context, tokenize='porter unicode61')"
+
+
+def _migrate(conn: sqlite3.Connection, settings: dict[str, str]) -> dict[str, str]:
+    """Bring an older index file to the current format in one transaction.
+
+    Version 1 had an unstemmed FTS table over ``content`` only; the records are kept
+    and the text index is rebuilt from them. An index made by ``VectorMemory`` (it
+    declares ``content`` non-filterable) also gets ``context`` declared non-filterable.
+    """
+    version = int(settings.get("format_version", "1"))
+    if version == FORMAT_VERSION:
+        return settings
+    if version > FORMAT_VERSION:
+        raise BackendUnavailableError(
+            f"index file format {version} is newer than this library understands ({FORMAT_VERSION}): upgrade"
+        )
+    with _transaction(conn, "BEGIN IMMEDIATE"):
+        current = dict(conn.execute("SELECT name, value FROM config").fetchall())
+        if int(current.get("format_version", "1")) == 1:
+            conn.execute("DROP TABLE fts")
+            conn.execute(_FTS_V2)
+            conn.execute(
+                "INSERT INTO fts(rowid, content, context) SELECT id, json_extract(metadata, '$.content'), "
+                "json_extract(metadata, '$.context') FROM records "
+                "WHERE json_type(metadata, '$.content') = 'text' OR json_type(metadata, '$.context') = 'text'"
+            )
+            keys = set(json.loads(current["non_filterable_keys"]))
+            if "content" in keys and "context" not in keys and len(keys) < 10:
+                keys.add("context")
+            conn.execute("UPDATE config SET value = ? WHERE name = 'non_filterable_keys'", (json.dumps(sorted(keys)),))
+            conn.execute(
+                "INSERT OR REPLACE INTO config(name, value) VALUES ('format_version', ?)", (str(FORMAT_VERSION),)
+            )
+        return dict(conn.execute("SELECT name, value FROM config").fetchall())
+
+
 def _as_matrix(blobs: Sequence[bytes], dimension: int) -> NDArray[np.float32]:
     return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, dimension)
 
@@ -155,6 +201,11 @@ class EmbeddedIndex:
         if not settings:
             self._conn.close()
             raise NotFoundError(f"index file {path.name} is not initialised")
+        try:
+            settings = _migrate(self._conn, settings)
+        except BaseException:
+            self._conn.close()
+            raise
         self.info = IndexInfo(
             name=settings["name"],
             dimension=int(settings["dimension"]),
@@ -217,8 +268,9 @@ class EmbeddedIndex:
                 blobs.append((vid, blob))
                 meta_rows.extend(_metadata_rows(vid, record.metadata, nf))
                 content = record.metadata.get("content")
-                if isinstance(content, str):
-                    fts_rows.append((vid, content))
+                context = record.metadata.get("context")
+                if isinstance(content, str) or isinstance(context, str):
+                    fts_rows.append((vid, _text_or_none(content), _text_or_none(context)))
             if updates:
                 conn.executemany("UPDATE records SET metadata = ?, seq = ? WHERE id = ?", updates)
                 stale = [(u[2],) for u in updates]
@@ -228,7 +280,7 @@ class EmbeddedIndex:
                 conn.executemany("INSERT INTO records(id, key, metadata, seq) VALUES (?, ?, ?, ?)", inserts)
             conn.executemany("INSERT OR REPLACE INTO vectors(id, vector) VALUES (?, ?)", blobs)
             conn.executemany("INSERT OR IGNORE INTO meta(vid, name, kind, value) VALUES (?, ?, ?, ?)", meta_rows)
-            conn.executemany("INSERT INTO fts(rowid, content) VALUES (?, ?)", fts_rows)
+            conn.executemany("INSERT INTO fts(rowid, content, context) VALUES (?, ?, ?)", fts_rows)
 
     def delete(self, keys: Sequence[str]) -> None:
         """Delete records by key; absent keys are ignored."""
@@ -339,6 +391,27 @@ class EmbeddedIndex:
             for i, d in zip(id_list, distances.tolist(), strict=True)
             if i in by_id
         ]
+
+    def search_text(self, text: str, *, top_k: int, node: FilterNode | None, return_metadata: bool) -> list[TextMatch]:
+        """BM25 ranking of the records whose content or context shares words with ``text``."""
+        match = fts_query(text)
+        if match is None:
+            return []
+        where, params = "fts MATCH ?", [match]
+        if node is not None:
+            sql, filter_params = _compiled(node).select_ids()
+            where += f" AND fts.rowid IN ({sql})"
+            params.extend(filter_params)  # type: ignore[arg-type]
+        column = "r.metadata" if return_metadata else "NULL"
+        with self._guard("search_text") as conn:
+            rows = conn.execute(
+                f"SELECT r.key, {column}, hits.rank FROM ("
+                f"SELECT fts.rowid AS id, bm25(fts, {_FTS_WEIGHTS}) AS rank FROM fts WHERE {where} "
+                f"ORDER BY rank LIMIT ?) AS hits JOIN records r ON r.id = hits.id ORDER BY hits.rank",
+                [*params, top_k],
+            ).fetchall()
+        # FTS5's bm25() is negated so that ascending order is best first; flip it back.
+        return [TextMatch(key, -float(rank), json.loads(doc) if return_metadata else None) for key, doc, rank in rows]
 
     def _matching_ids(self, conn: sqlite3.Connection, node: FilterNode) -> NDArray[np.int64]:
         """Distinct ids of the records that pass ``node``, in no particular order."""
