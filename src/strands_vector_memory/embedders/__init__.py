@@ -8,5 +8,6 @@ used instead, optionally wrapped in :class:`CachedEmbedder`.
 from ._cache import CachedEmbedder, CacheInfo
 from ._minilm import MiniLMEmbedder
 from ._protocol import Embedder
+from ._tokens import TokenCounter
 
-__all__ = ["CacheInfo", "CachedEmbedder", "Embedder", "MiniLMEmbedder"]
+__all__ = ["CacheInfo", "CachedEmbedder", "Embedder", "MiniLMEmbedder", "TokenCounter"]
