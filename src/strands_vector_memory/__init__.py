@@ -27,6 +27,7 @@ from .embedders import Embedder, MiniLMEmbedder
 from .memory import (
     Fusion,
     IndexLayout,
+    MemoryContext,
     MemoryPage,
     MemoryStats,
     NewMemory,
@@ -50,6 +51,7 @@ __all__ = [
     "IndexInfo",
     "IndexLayout",
     "Memory",
+    "MemoryContext",
     "MemoryPage",
     "MemoryRecord",
     "MemoryStats",

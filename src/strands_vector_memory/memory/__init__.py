@@ -1,5 +1,6 @@
 """The VectorMemory service and its policies."""
 
+from ._context import MemoryContext
 from ._inputs import NewMemory
 from ._layout import IndexLayout, SharedIndexLayout
 from ._paths import STORE_ENV, default_store_path
@@ -10,6 +11,7 @@ __all__ = [
     "STORE_ENV",
     "Fusion",
     "IndexLayout",
+    "MemoryContext",
     "MemoryPage",
     "MemoryStats",
     "NewMemory",

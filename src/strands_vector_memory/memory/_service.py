@@ -43,7 +43,7 @@ from ..core._limits import (
     validate_key,
     validate_top_k,
 )
-from ..embedders import Embedder
+from ..embedders import Embedder, TokenCounter
 from ._inputs import (
     NewMemory,
     Timestamp,
@@ -55,6 +55,7 @@ from ._inputs import (
     to_epoch,
 )
 from ._layout import IndexLayout, SharedIndexLayout
+from ._context import DEFAULT_HEADER, MemoryContext, Order, pack_context
 from ._paging import MemoryPage, decode_page_token, encode_page_token
 from ._ranking import Candidate, Ranking, RetrievalMode, collect, diversify, rank
 from ._stats import MemoryStats, summarise
@@ -124,6 +125,7 @@ class VectorMemory:
             )
         self.context_weight = float(context_weight)
         self._warned_no_text_search = False
+        self._token_counter: TokenCounter | None = None
         self._ready: set[str] = set()
         self._ready_lock = threading.Lock()
 
@@ -370,6 +372,39 @@ class VectorMemory:
             pool = ranked[: min(len(ranked), max(2 * top_k, 20))]
             ranked = diversify(ranked, self._vectors(index, [c.key for c in pool]), ranking.diversity, top_k)
         return [_candidate_memory(c) for c in ranked[:top_k] if min_score is None or c.score >= min_score]
+
+    def build_context(
+        self,
+        query: str,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        max_tokens: int = 1000,
+        top_k: int = 20,
+        order: Order = "score",
+        max_memory_tokens: int | None = 200,
+        header: str = DEFAULT_HEADER,
+        **recall_options: Any,
+    ) -> MemoryContext:
+        """The most relevant memories for ``query`` that fit ``max_tokens``, as a prompt block.
+
+        Recalls ``top_k`` memories (``recall_options`` go to :meth:`recall`) and packs
+        the best that fit, greedily, counting tokens exactly with the bundled tokenizer.
+        The block is fenced and quoted so that stored text reads as data, never as
+        instructions; ``str(context)`` is the text to put in a prompt. One long memory
+        is cut to ``max_memory_tokens`` so it cannot take the whole budget.
+        """
+        memories = self.recall(query, scope=scope, user_id=user_id, top_k=top_k, **recall_options)
+        if self._token_counter is None:
+            self._token_counter = TokenCounter()
+        return pack_context(
+            memories,
+            max_tokens=max_tokens,
+            counter=self._token_counter,
+            order=order,
+            max_memory_tokens=max_memory_tokens,
+            header=header,
+        )
 
     def _search(
         self, index: str, query: str, document: Mapping[str, Any] | None, depth: int, mode: RetrievalMode
