@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from click.testing import Result
 
 Run = Callable[..., Result]
@@ -110,6 +111,31 @@ def test_recall_options_narrow_the_results(run: Run) -> None:
     )
     assert [m["metadata"]["memory_type"] for m in filtered] == ["episodic"]
     assert "No memories found" in run("recall", "--user", "nobody", query).stderr
+
+
+def test_recall_modes_and_an_exact_code_found_by_full_text(run: Run) -> None:
+    store_facts(run)
+    booking = run("remember", "--user", "alice", "Booking reference ZX-4471 is for the hotel in Porto").stdout.strip()
+    for mode in ("hybrid", "text"):
+        found = as_json(run("recall", "--user", "alice", "--mode", mode, "--json", "-k", "1", "ZX-4471"))
+        assert [m["key"] for m in found] == [booking], mode
+    dense = as_json(run("recall", "--user", "alice", "--mode", "dense", "--json", "-k", "4", "ZX-4471"))
+    assert dense[0]["distance"] == pytest.approx(1 - dense[0]["score"], abs=1e-6)
+    run("recall", "--user", "alice", "--mode", "fuzzy", "ZX-4471", code=2)
+
+
+def test_context_prints_a_fenced_block_within_the_budget(run: Run) -> None:
+    store_facts(run)
+    run("remember", "--user", "bob", "Bob's favourite cuisine is Thai curry")
+    block = run("context", "--user", "alice", "--max-tokens", "80", "cooking dinner for alice").stdout
+    assert block.startswith("<memories>") and block.rstrip().endswith("</memories>")
+    assert "Thai curry" not in block
+    packed = as_json(run("context", "--user", "alice", "--max-tokens", "80", "--json", "cooking dinner for alice"))
+    assert 0 < packed["tokens"] <= 80
+    assert packed["omitted"] + len(packed["memories"]) == 3
+    assert all(m["content"] in packed["text"] for m in packed["memories"])
+    assert "No memories found" in run("context", "--user", "nobody", "anything").stderr
+    run("context", "--user", "alice", "--max-tokens", "0", "x", code=2)
 
 
 def test_users_are_isolated_through_the_cli(run: Run) -> None:

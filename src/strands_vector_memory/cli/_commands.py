@@ -19,7 +19,7 @@ from ._app import AppContext, cli, pass_app
 from ._options import FILTER, MEMORY_TYPES, META, WHEN, json_option, scope_options, types_option
 from ._output import memory_table, notice, out_console, print_json, stats_renderables
 
-__all__ = ["init", "list_memories", "recall", "remember", "stats"]
+__all__ = ["context", "init", "list_memories", "recall", "remember", "stats"]
 
 
 @cli.command()
@@ -135,6 +135,15 @@ def _expand_stdin(texts: tuple[str, ...]) -> list[str]:
     return contents
 
 
+_MODE = click.option(
+    "--mode",
+    type=click.Choice(["hybrid", "dense", "text"]),
+    default="hybrid",
+    show_default=True,
+    help="hybrid: full text + vectors; dense: vectors only; text: BM25 only.",
+)
+
+
 @cli.command()
 @click.argument("query")
 @scope_options(user_required=True)
@@ -142,8 +151,9 @@ def _expand_stdin(texts: tuple[str, ...]) -> list[str]:
 @types_option
 @click.option("--since", type=WHEN, help="Only memories created at or after (ISO 8601 or epoch seconds).")
 @click.option("--until", type=WHEN, help="Only memories created before (ISO 8601 or epoch seconds).")
-@click.option("--min-score", type=float, help="Drop matches below this cosine similarity.")
+@click.option("--min-score", type=float, help="Drop matches scoring below this (0..1-ish relevance).")
 @click.option("--filter", "filter_", type=FILTER, help="Extra S3 Vectors metadata filter (JSON).")
+@_MODE
 @json_option
 @pass_app
 def recall(
@@ -156,12 +166,15 @@ def recall(
     until: float | None,
     min_score: float | None,
     filter_: dict[str, Any] | None,
+    mode: str,
     as_json: bool,
 ) -> None:
-    """Find the memories closest in meaning to QUERY, best first.
+    """Find the memories most relevant to QUERY, best first.
 
-    The score is cosine similarity (higher is closer). Only memories in the given
-    scope are searched; expired memories are never returned.
+    Hybrid by default: full-text (BM25) hits and nearest vectors fused into one
+    relevance score (a perfect match scores about 1); --mode dense scores by cosine
+    similarity alone. Only memories in the given scope are searched; expired
+    memories are never returned.
 
     \b
     Example:
@@ -178,11 +191,59 @@ def recall(
         since=since,
         until=until,
         min_score=min_score,
+        mode=mode,
     )
     if as_json:
         print_json([m.to_dict() for m in found])
     elif found:
         out_console().print(memory_table(found, ranked=True))
+    else:
+        notice("No memories found.")
+
+
+@cli.command()
+@click.argument("query")
+@scope_options(user_required=True)
+@click.option("--max-tokens", type=click.IntRange(min=1), default=600, show_default=True, help="Token budget.")
+@click.option("--top-k", "-k", type=int, default=20, show_default=True, help="Memories recalled before packing.")
+@click.option("--order", type=click.Choice(["score", "time"]), default="score", show_default=True, help="Show order.")
+@_MODE
+@json_option
+@pass_app
+def context(
+    app: AppContext, query: str, scope: Scope, max_tokens: int, top_k: int, order: str, mode: str, as_json: bool
+) -> None:
+    """Print the memory block an agent would get for QUERY within a token budget.
+
+    Recalls the most relevant memories and packs the best that fit into
+    --max-tokens (counted with the bundled tokenizer), as a fenced, quoted data
+    block with each memory's date, type and source: what the Strands plugin puts
+    in front of the model.
+
+    \b
+    Example:
+        strands-memory context --user alice "plan dinner with Alice"
+        strands-memory context --user alice --max-tokens 200 --order time "her trips"
+    """
+    packed = app.memory.build_context(
+        query,
+        scope=scope,
+        max_tokens=max_tokens,
+        top_k=top_k,
+        order="time" if order == "time" else "score",
+        mode=mode,
+    )
+    if as_json:
+        print_json(
+            {
+                "text": packed.text,
+                "tokens": packed.tokens,
+                "omitted": packed.omitted,
+                "memories": [m.to_dict() for m in packed.memories],
+            }
+        )
+    elif packed:
+        click.echo(packed.text)
     else:
         notice("No memories found.")
 

@@ -400,7 +400,7 @@ class EmbeddedIndex:
         where, params = "fts MATCH ?", [match]
         if node is not None:
             sql, filter_params = _compiled(node).select_ids()
-            where += f" AND fts.rowid IN ({sql})"
+            where += f" AND +fts.rowid IN ({sql})"  # unary +: filter the hits, do not drive FTS by rowid
             params.extend(filter_params)  # type: ignore[arg-type]
         column = "r.metadata" if return_metadata else "NULL"
         with self._guard("search_text") as conn:
