@@ -28,7 +28,20 @@ COMMANDS = sorted(cli.commands)
 
 
 def test_the_expected_commands_exist() -> None:
-    assert COMMANDS == ["bench", "demo", "export", "forget", "import", "init", "list", "recall", "remember", "stats"]
+    assert COMMANDS == [
+        "bench",
+        "context",
+        "demo",
+        "eval",
+        "export",
+        "forget",
+        "import",
+        "init",
+        "list",
+        "recall",
+        "remember",
+        "stats",
+    ]
 
 
 @pytest.mark.parametrize("flag", ["-h", "--help"])

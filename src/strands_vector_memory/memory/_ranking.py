@@ -125,9 +125,11 @@ class Ranking:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ValidationError(f"{name} must be an integer in {low}..{high}, got {value!r}", field=name)
-        if isinstance(self.name_fields, str) or not all(isinstance(f, str) for f in self.name_fields):
+        if not isinstance(self.name_fields, tuple | list) or not all(isinstance(f, str) for f in self.name_fields):
             raise ValidationError("name_fields must be a tuple of metadata keys", field="name_fields")
         object.__setattr__(self, "name_fields", tuple(self.name_fields))
+        if not isinstance(self.type_weights, Mapping):
+            raise ValidationError("type_weights must map memory types to weights", field="type_weights")
         weights = dict(self.type_weights)
         for kind, weight in weights.items():
             _non_negative(weight, f"type_weights[{kind!r}]")

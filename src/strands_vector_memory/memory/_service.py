@@ -44,6 +44,7 @@ from ..core._limits import (
     validate_top_k,
 )
 from ..embedders import Embedder, TokenCounter
+from ._context import DEFAULT_HEADER, MemoryContext, Order, pack_context
 from ._inputs import (
     NewMemory,
     Timestamp,
@@ -55,7 +56,6 @@ from ._inputs import (
     to_epoch,
 )
 from ._layout import IndexLayout, SharedIndexLayout
-from ._context import DEFAULT_HEADER, MemoryContext, Order, pack_context
 from ._paging import MemoryPage, decode_page_token, encode_page_token
 from ._ranking import Candidate, Ranking, RetrievalMode, collect, diversify, rank
 from ._stats import MemoryStats, summarise
