@@ -125,7 +125,7 @@ def eval_group() -> None:
 @click.option(
     "--neighbours",
     type=click.IntRange(0, 4),
-    default=1,
+    default=2,
     show_default=True,
     help="Turns of context indexed on each side of a turn (turns only).",
 )

@@ -72,7 +72,7 @@ class EvalConfig:
     retriever: str = "default"
     ks: tuple[int, ...] = DEFAULT_KS
     limit: int | None = None
-    neighbours: int = 1
+    neighbours: int = 2
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -27,13 +27,15 @@ _MONTHS: Final = (
 _MONTH: Final = "(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _DAY: Final = r"(\d{1,2})(?:st|nd|rd|th)?"
 _YEAR: Final = r"((?:19|20)\d\d)"
+# ASCII: "ſept" must not match "sept" case-insensitively and then miss the month table.
+_FLAGS: Final = re.IGNORECASE | re.ASCII
 _PATTERNS: Final = (
     # "8 May 2023", "8th of May, 2023"
-    re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}\b", re.IGNORECASE),
+    re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}\b", _FLAGS),
     # "May 8, 2023", "May 2023", "May, 2023"
-    re.compile(rf"\b{_MONTH}\s+(?:{_DAY},?\s+)?,?\s*{_YEAR}\b", re.IGNORECASE),
+    re.compile(rf"\b{_MONTH},?\s+(?:{_DAY},?\s+)?{_YEAR}\b", _FLAGS),
 )
-_BARE_YEAR: Final = re.compile(rf"\b(?:in|of|during|since|by|around|year)\s+{_YEAR}\b", re.IGNORECASE)
+_BARE_YEAR: Final = re.compile(rf"\b(?:in|of|during|since|by|around|year)\s+{_YEAR}\b", _FLAGS)
 
 
 def _epoch(year: int, month: int) -> float:

@@ -363,6 +363,8 @@ class VectorMemory:
         index = self.layout.index_for(resolved)
         document = self._read_filter(resolved, filter, memory_types, since, until)
         depth = max(top_k, ranking.candidates)
+        if ranking.mode is not RetrievalMode.DENSE and not self._can_search_text():
+            ranking = ranking.with_(mode=RetrievalMode.DENSE)
         try:
             dense, text = self._search(index, query, document, depth, ranking.mode)
         except NotFoundError:
@@ -411,11 +413,6 @@ class VectorMemory:
     ) -> tuple[builtins.list[QueryMatch], builtins.list[TextMatch]]:
         """The candidate lists ``mode`` asks for; text search falls back to dense if unsupported."""
         wants_text = mode is not RetrievalMode.DENSE
-        if wants_text and not isinstance(self.backend, TextSearchBackend):
-            if not self._warned_no_text_search:
-                self._warned_no_text_search = True
-                _log.warning("%r has no full-text search: recall falls back to dense-only", self.backend)
-            wants_text, mode = False, RetrievalMode.DENSE
         dense: builtins.list[QueryMatch] = []
         text: builtins.list[TextMatch] = []
         if mode is not RetrievalMode.TEXT:
@@ -425,6 +422,15 @@ class VectorMemory:
             searcher: TextSearchBackend = self.backend  # type: ignore[assignment]
             text = searcher.search_text(index, query, top_k=depth, filter=document, return_metadata=True)
         return dense, text
+
+    def _can_search_text(self) -> bool:
+        """Whether the backend has full-text search; says once in the log when it has not."""
+        if isinstance(self.backend, TextSearchBackend):
+            return True
+        if not self._warned_no_text_search:
+            self._warned_no_text_search = True
+            _log.warning("%r has no full-text search: recall falls back to dense-only", self.backend)
+        return False
 
     def _vectors(self, index: str, keys: Sequence[str]) -> dict[str, NDArray[np.float32]]:
         vectors: dict[str, NDArray[np.float32]] = {}
