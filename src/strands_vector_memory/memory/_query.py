@@ -27,7 +27,7 @@ _MONTHS: Final = (
 _MONTH: Final = "(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _DAY: Final = r"(\d{1,2})(?:st|nd|rd|th)?"
 _YEAR: Final = r"((?:19|20)\d\d)"
-# ASCII: "ſept" must not match "sept" case-insensitively and then miss the month table.
+# ASCII: a Unicode case variant (long s for "s") must not match "sept" and then miss the month table.
 _FLAGS: Final = re.IGNORECASE | re.ASCII
 _PATTERNS: Final = (
     # "8 May 2023", "8th of May, 2023"
