@@ -10,7 +10,6 @@ never touches the ``--store`` one.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +20,10 @@ from rich.text import Text
 
 from ..evals import DEFAULT_KS, RETRIEVERS, UNITS, EvalConfig, run_locomo
 from ._app import MemoryGroup, cli
-from ._options import json_option
+from ._options import KeyValue, json_option
 from ._output import out_console, print_json, progress_bar
 
-__all__ = ["Cutoffs", "RankingOption", "eval_group", "locomo"]
+__all__ = ["RANKING_OPTION", "Cutoffs", "eval_group", "locomo"]
 
 _STAGES = {"ingest": "Storing memories", "query": "Asking questions"}
 _MAX_K = 100
@@ -53,29 +52,9 @@ class Cutoffs(click.ParamType[tuple[int, ...]]):
         return tuple(sorted(ks))
 
 
-class RankingOption(click.ParamType[tuple[str, Any]]):
-    """``NAME=VALUE``: one Ranking override; VALUE is JSON when it parses, else plain text.
-
-    Unlike metadata's ``key=value`` (``META``), ``null`` and objects keep their JSON
-    meaning: ``recency_half_life_days=null`` and ``type_weights='{"summary": 2}'`` are
-    real settings. Whether NAME and VALUE are valid is the library's call, not ours.
-    """
-
-    name = "NAME=VALUE"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, Any]:
-        """Split on the first ``=`` and read the value as JSON if it is JSON."""
-        if isinstance(value, tuple):
-            return value
-        name, sep, raw = str(value).partition("=")
-        name = name.strip()
-        if not sep or not name:
-            self.fail(f"{value!r} is not NAME=VALUE (e.g. conversation_boost=0)", param, ctx)
-        try:
-            parsed: Any = json.loads(raw)
-        except json.JSONDecodeError:
-            parsed = raw
-        return name, parsed
+#: ``NAME=VALUE``: one Ranking override. Whether NAME and VALUE are valid is the
+#: library's call (``ValidationError``, exit 2), not the parser's.
+RANKING_OPTION = KeyValue("NAME=VALUE", "conversation_boost=0", keep_null_and_objects=True)
 
 
 @cli.group("eval", cls=MemoryGroup)
@@ -132,7 +111,7 @@ def eval_group() -> None:
 @click.option(
     "--option",
     "options",
-    type=RankingOption(),
+    type=RANKING_OPTION,
     multiple=True,
     help="Override a Ranking setting, VALUE read as JSON if it parses (repeatable).",
 )

@@ -147,23 +147,35 @@ class JsonObject(click.ParamType[dict[str, Any]]):
 
 
 class KeyValue(click.ParamType[tuple[str, Any]]):
-    """``key=value`` metadata; the value is read as JSON when it is JSON (``3``, ``true``, ``["a"]``)."""
+    """``key=value``; the value is read as JSON when it is JSON (``3``, ``true``, ``["a"]``).
 
-    name = "KEY=VALUE"
+    Args:
+        name: The metavar, e.g. ``KEY=VALUE``.
+        example: Shown when the ``=`` is missing.
+        keep_null_and_objects: Whether ``null`` and ``{...}`` keep their JSON meaning.
+            Metadata cannot hold them, so there they stay text; a setting such as
+            ``recency_half_life_days=null`` needs them.
+    """
+
+    def __init__(self, name: str = "KEY=VALUE", example: str = "key=value", keep_null_and_objects: bool = False):
+        self.name = name
+        self._example = example
+        self._keep_null_and_objects = keep_null_and_objects
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, Any]:
         """Split on the first ``=``; numbers, booleans and lists keep their type."""
         if isinstance(value, tuple):
             return value
         key, sep, raw = str(value).partition("=")
+        key = key.strip()
         if not sep or not key:
-            self.fail(f"{value!r} is not key=value", param, ctx)
+            self.fail(f"{value!r} is not {self.name} (e.g. {self._example})", param, ctx)
         try:
             parsed: Any = json.loads(raw)
         except json.JSONDecodeError:
             parsed = raw
-        if parsed is None or isinstance(parsed, dict):
-            parsed = raw  # null and objects are not metadata values: keep the text
+        if not self._keep_null_and_objects and (parsed is None or isinstance(parsed, dict)):
+            parsed = raw
         return key, parsed
 
 

@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from ..core import ValidationError
+from ..memory._query import month_number
 
 __all__ = [
     "CATEGORY_NAMES",
@@ -59,27 +60,6 @@ _DATE: Final = re.compile(
     (?P<day>\d{1,2})(?:st|nd|rd|th)?\s+(?P<month>[a-z]+)\.?\s*,?\s*(?P<year>\d{4})
     \s*""",
     re.IGNORECASE | re.VERBOSE,
-)
-_MONTHS: Final = (
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-)
-_MONTH_NUMBERS: Final[Mapping[str, int]] = MappingProxyType(
-    {
-        **{name: i for i, name in enumerate(_MONTHS, 1)},
-        **{name[:3]: i for i, name in enumerate(_MONTHS, 1)},
-        "sept": 9,
-    }
 )
 
 
@@ -203,7 +183,7 @@ def parse_session_date(text: str) -> float | None:
     match = _DATE.fullmatch(text)
     if match is None:
         return None
-    month = _MONTH_NUMBERS.get(match["month"].lower())
+    month = month_number(match["month"])
     if month is None:
         return None
     hour = int(match["hour"] or 0)

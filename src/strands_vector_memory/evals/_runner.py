@@ -35,7 +35,7 @@ from ..backends import EmbeddedBackend
 from ..core import Scope, ValidationError
 from ..embedders import Embedder
 from ..memory import NewMemory, Ranking, VectorMemory
-from ._locomo import Conversation, Turn, load_conversations, scored_questions
+from ._locomo import Conversation, Session, Turn, load_conversations, scored_questions
 from ._metrics import DEFAULT_KS, QuestionScore, RankedUnit, report, score_question
 
 __all__ = ["RETRIEVERS", "UNITS", "EvalConfig", "ranking_for", "run_locomo", "turn_text"]
@@ -100,7 +100,23 @@ def turn_text(turn: Turn, date_text: str | None) -> str:
     text = f"{turn.speaker}: {turn.text}"
     if turn.caption:
         text += f" [shared image: {turn.caption}]"
+    return _dated(text, date_text)
+
+
+def _dated(text: str, date_text: str | None) -> str:
     return f"[{date_text}] {text}" if date_text else text
+
+
+def _in_session(session: Session, content: str, key: str, **fields: Any) -> NewMemory:
+    """A memory of ``session``: its own conversation, stamped with the session's time."""
+    return NewMemory(
+        content,
+        scope=Scope(conversation_id=f"session-{session.number}"),
+        event_time=session.timestamp,
+        created_at=session.timestamp,
+        key=key,
+        **fields,
+    )
 
 
 def _turn_units(conversation: Conversation, neighbours: int) -> list[tuple[NewMemory, RankedUnit]]:
@@ -109,13 +125,11 @@ def _turn_units(conversation: Conversation, neighbours: int) -> list[tuple[NewMe
         texts = [turn_text(t, session.date_text) for t in session.turns]
         for i, turn in enumerate(session.turns):
             context = texts[max(0, i - neighbours) : i] + texts[i + 1 : i + 1 + neighbours]
-            item = NewMemory(
+            item = _in_session(
+                session,
                 texts[i],
-                scope=Scope(conversation_id=f"session-{session.number}"),
-                event_time=session.timestamp,
-                created_at=session.timestamp,
+                f"turn-{session.number}-{i}",
                 metadata={"speaker": turn.speaker, "dia_id": turn.dia_id},
-                key=f"turn-{session.number}-{i}",
                 context=context or None,
             )
             units.append((item, RankedUnit(frozenset({turn.dia_id}), session.number)))
@@ -123,18 +137,15 @@ def _turn_units(conversation: Conversation, neighbours: int) -> list[tuple[NewMe
 
 
 def _observation_units(conversation: Conversation) -> list[tuple[NewMemory, RankedUnit]]:
-    dates = {s.number: s for s in conversation.sessions}
+    sessions = {s.number: s for s in conversation.sessions}
     units = []
     for i, observation in enumerate(conversation.observations):
-        session = dates[observation.session]
-        prefix = f"[{session.date_text}] " if session.date_text else ""
-        item = NewMemory(
-            prefix + observation.text,
-            scope=Scope(conversation_id=f"session-{session.number}"),
-            event_time=session.timestamp,
-            created_at=session.timestamp,
+        session = sessions[observation.session]
+        item = _in_session(
+            session,
+            _dated(observation.text, session.date_text),
+            f"observation-{i}",
             metadata={"speaker": observation.speaker, "dia_id": observation.dia_id},
-            key=f"observation-{i}",
         )
         units.append((item, RankedUnit(frozenset({observation.dia_id}), session.number)))
     return units
@@ -144,18 +155,11 @@ def _summary_units(conversation: Conversation) -> list[tuple[NewMemory, RankedUn
     units = []
     for session in conversation.sessions:
         summary = conversation.summaries.get(session.number)
-        if not summary:
-            continue
-        prefix = f"[{session.date_text}] " if session.date_text else ""
-        item = NewMemory(
-            prefix + summary,
-            scope=Scope(conversation_id=f"session-{session.number}"),
-            memory_type="summary",
-            event_time=session.timestamp,
-            created_at=session.timestamp,
-            key=f"summary-{session.number}",
-        )
-        units.append((item, RankedUnit(frozenset(t.dia_id for t in session.turns), session.number)))
+        if summary:
+            item = _in_session(
+                session, _dated(summary, session.date_text), f"summary-{session.number}", memory_type="summary"
+            )
+            units.append((item, RankedUnit(frozenset(t.dia_id for t in session.turns), session.number)))
     return units
 
 
@@ -208,8 +212,9 @@ def run_locomo(
                 covers = {item.key: unit for item, unit in units}
                 started = time.perf_counter()
                 for start in range(0, len(units), 500):
-                    memory.remember_many([item for item, _ in units[start : start + 500]], scope=user)
-                    stored += len(units[start : start + 500])
+                    batch = [item for item, _ in units[start : start + 500]]
+                    memory.remember_many(batch, scope=user)
+                    stored += len(batch)
                     if progress:
                         progress("ingest", stored, total_units)
                 ingest_seconds += time.perf_counter() - started

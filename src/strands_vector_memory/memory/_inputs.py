@@ -149,8 +149,14 @@ def check_context(context: object) -> tuple[str, ...]:
 _CONTEXT_SEPARATOR = "\n"
 
 
-def build_metadata(item: NewMemory, scope: Scope, *, now: float, default_source: str) -> dict[str, Any]:
-    """The complete metadata document for ``item`` stored in ``scope``."""
+def build_metadata(
+    item: NewMemory, scope: Scope, *, now: float, default_source: str, context: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The complete metadata document for ``item`` stored in ``scope``.
+
+    ``context`` is ``item.context`` already checked by :func:`check_context` (the
+    caller needs the texts apart too, to embed them).
+    """
     content = check_content(item.content)
     memory_type = MemoryType.parse(item.memory_type)
     extra = dict(item.metadata or {})
@@ -184,7 +190,6 @@ def build_metadata(item: NewMemory, scope: Scope, *, now: float, default_source:
         if isinstance(c, bool) or not isinstance(c, int | float) or not 0.0 <= c <= 1.0:
             raise ValidationError(f"confidence must be a number in 0..1, got {c!r}", field="confidence", limit="0..1")
         metadata[Field.CONFIDENCE] = float(c)
-    context = check_context(item.context)
     if context:
         metadata[Field.CONTEXT] = _CONTEXT_SEPARATOR.join(context)
     metadata.update(extra)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
-__all__ = ["TimeWindow", "mentioned", "time_windows"]
+__all__ = ["TimeWindow", "mentioned", "month_number", "time_windows"]
 
 TimeWindow = tuple[float, float]
 """[start, end) in epoch seconds, UTC."""
@@ -36,6 +36,11 @@ _PATTERNS: Final = (
     re.compile(rf"\b{_MONTH},?\s+(?:{_DAY},?\s+)?{_YEAR}\b", _FLAGS),
 )
 _BARE_YEAR: Final = re.compile(rf"\b(?:in|of|during|since|by|around|year)\s+{_YEAR}\b", _FLAGS)
+
+
+def month_number(name: str) -> int | None:
+    """1-12 for an English month name or abbreviation ("May", "sept", "Dec."), else ``None``."""
+    return _MONTHS.get(name.lower().rstrip("."))
 
 
 def _epoch(year: int, month: int) -> float:

@@ -124,6 +124,7 @@ class VectorMemory:
                 f"context_weight must be a non-negative number, got {context_weight!r}", field="context_weight"
             )
         self.context_weight = float(context_weight)
+        self._text_search = backend if isinstance(backend, TextSearchBackend) else None
         self._warned_no_text_search = False
         self._token_counter: TokenCounter | None = None
         self._ready: set[str] = set()
@@ -309,7 +310,10 @@ class VectorMemory:
                 if not isinstance(item, NewMemory):
                     raise ValidationError(f"must be text or a NewMemory, got {type(raw).__name__}", field="item")
                 item_scope = base.merge(item.scope)
-                metadata = build_metadata(item, item_scope, now=now, default_source=self.default_source)
+                context = check_context(item.context)
+                metadata = build_metadata(
+                    item, item_scope, now=now, default_source=self.default_source, context=context
+                )
                 encode_metadata(metadata, Field.NON_FILTERABLE)  # the S3 Vectors limits, up front
                 if item.key is not None:
                     key = validate_key(item.key)
@@ -319,7 +323,7 @@ class VectorMemory:
                     key = new_key()
             except ValidationError as exc:
                 raise ValidationError(f"items[{i}]: {exc}", field=exc.field, limit=exc.limit) from exc
-            prepared.append((self.layout.index_for(item_scope), key, metadata, check_context(item.context)))
+            prepared.append((self.layout.index_for(item_scope), key, metadata, context))
         return prepared
 
     # -- reading ---------------------------------------------------------------
@@ -363,7 +367,10 @@ class VectorMemory:
         index = self.layout.index_for(resolved)
         document = self._read_filter(resolved, filter, memory_types, since, until)
         depth = max(top_k, ranking.candidates)
-        if ranking.mode is not RetrievalMode.DENSE and not self._can_search_text():
+        if self._text_search is None and ranking.mode is not RetrievalMode.DENSE:
+            if not self._warned_no_text_search:  # said once, when a recall first needs it
+                self._warned_no_text_search = True
+                _log.warning("%r has no full-text search: recall falls back to dense-only", self.backend)
             ranking = ranking.with_(mode=RetrievalMode.DENSE)
         try:
             dense, text = self._search(index, query, document, depth, ranking.mode)
@@ -411,26 +418,15 @@ class VectorMemory:
     def _search(
         self, index: str, query: str, document: Mapping[str, Any] | None, depth: int, mode: RetrievalMode
     ) -> tuple[builtins.list[QueryMatch], builtins.list[TextMatch]]:
-        """The candidate lists ``mode`` asks for; text search falls back to dense if unsupported."""
-        wants_text = mode is not RetrievalMode.DENSE
+        """The vector and full-text candidate lists ``mode`` asks for."""
         dense: builtins.list[QueryMatch] = []
         text: builtins.list[TextMatch] = []
         if mode is not RetrievalMode.TEXT:
             vector = self.embedder.embed_query(query)
             dense = self.backend.query_vectors(index, vector, top_k=depth, filter=document, return_metadata=True)
-        if wants_text:
-            searcher: TextSearchBackend = self.backend  # type: ignore[assignment]
-            text = searcher.search_text(index, query, top_k=depth, filter=document, return_metadata=True)
+        if mode is not RetrievalMode.DENSE and self._text_search is not None:
+            text = self._text_search.search_text(index, query, top_k=depth, filter=document, return_metadata=True)
         return dense, text
-
-    def _can_search_text(self) -> bool:
-        """Whether the backend has full-text search; says once in the log when it has not."""
-        if isinstance(self.backend, TextSearchBackend):
-            return True
-        if not self._warned_no_text_search:
-            self._warned_no_text_search = True
-            _log.warning("%r has no full-text search: recall falls back to dense-only", self.backend)
-        return False
 
     def _vectors(self, index: str, keys: Sequence[str]) -> dict[str, NDArray[np.float32]]:
         vectors: dict[str, NDArray[np.float32]] = {}

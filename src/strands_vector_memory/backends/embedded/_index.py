@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ...core import BackendUnavailableError, FilterNode, MemoryRecord, NotFoundError, ValidationError
-from ...core._limits import validate_distance_metric
+from ...core._limits import MAX_NON_FILTERABLE_KEYS, validate_distance_metric
 from .._checks import CheckedRecord, decode_token, encode_token
 from .._contract import IndexInfo, QueryMatch, TextMatch, VectorPage
 from ._matrix import MatrixCache
@@ -45,7 +45,11 @@ __all__ = ["EmbeddedIndex", "create_index_file"]
 FORMAT_VERSION = 2
 _TOMBSTONE_LIMIT = 100_000
 
-_SCHEMA = """
+_FTS_TABLE = "CREATE VIRTUAL TABLE fts USING fts5(content, context, tokenize='porter unicode61')"
+#: BM25 column weights: the memory's own text, then its context.
+_FTS_WEIGHTS = "1.0, 0.5"
+
+_SCHEMA = f"""
 CREATE TABLE config(name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE state(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE records(
@@ -66,7 +70,7 @@ CREATE TABLE meta(
 CREATE INDEX meta_by_value ON meta(name, kind, value);
 CREATE TABLE tombstones(seq INTEGER NOT NULL, vid INTEGER NOT NULL);
 CREATE INDEX tombstones_by_seq ON tombstones(seq);
-CREATE VIRTUAL TABLE fts USING fts5(content, context, tokenize='porter unicode61');
+{_FTS_TABLE};
 INSERT INTO state(name, value) VALUES ('seq', 0), ('tombstone_floor', 0);
 """
 
@@ -143,12 +147,6 @@ def _text_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-#: BM25 column weights: the memory's own text, then its context.
-_FTS_WEIGHTS = "1.0, 0.5"
-
-_FTS_V2 = "CREATE VIRTUAL TABLE fts USING fts5(content, context, tokenize='porter unicode61')"
-
-
 def _migrate(conn: sqlite3.Connection, settings: dict[str, str]) -> dict[str, str]:
     """Bring an older index file to the current format in one transaction.
 
@@ -167,14 +165,14 @@ def _migrate(conn: sqlite3.Connection, settings: dict[str, str]) -> dict[str, st
         current = dict(conn.execute("SELECT name, value FROM config").fetchall())
         if int(current.get("format_version", "1")) == 1:
             conn.execute("DROP TABLE fts")
-            conn.execute(_FTS_V2)
+            conn.execute(_FTS_TABLE)
             conn.execute(
                 "INSERT INTO fts(rowid, content, context) SELECT id, json_extract(metadata, '$.content'), "
                 "json_extract(metadata, '$.context') FROM records "
                 "WHERE json_type(metadata, '$.content') = 'text' OR json_type(metadata, '$.context') = 'text'"
             )
             keys = set(json.loads(current["non_filterable_keys"]))
-            if "content" in keys and "context" not in keys and len(keys) < 10:
+            if "content" in keys and "context" not in keys and len(keys) < MAX_NON_FILTERABLE_KEYS:
                 keys.add("context")
             conn.execute("UPDATE config SET value = ? WHERE name = 'non_filterable_keys'", (json.dumps(sorted(keys)),))
             conn.execute(
@@ -397,11 +395,11 @@ class EmbeddedIndex:
         match = fts_query(text)
         if match is None:
             return []
-        where, params = "fts MATCH ?", [match]
+        where, params = "fts MATCH ?", list[object]([match])
         if node is not None:
             sql, filter_params = _compiled(node).select_ids()
             where += f" AND +fts.rowid IN ({sql})"  # unary +: filter the hits, do not drive FTS by rowid
-            params.extend(filter_params)  # type: ignore[arg-type]
+            params.extend(filter_params)
         column = "r.metadata" if return_metadata else "NULL"
         with self._guard("search_text") as conn:
             rows = conn.execute(

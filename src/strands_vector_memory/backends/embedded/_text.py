@@ -39,9 +39,8 @@ def query_terms(text: str) -> list[str]:
 def fts_query(text: str) -> str | None:
     """An FTS5 MATCH expression OR-ing the terms of ``text`` (``None`` if it has none).
 
-    Each term is a quoted string, so no user text is ever parsed as FTS5 syntax.
+    Each term is a quoted run of letters and digits, so no user text is ever parsed as
+    FTS5 syntax.
     """
     terms = query_terms(text)
-    if not terms:
-        return None
-    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    return " OR ".join(f'"{term}"' for term in terms) if terms else None
