@@ -1,0 +1,213 @@
+"""The background worker that turns outbox jobs into memories.
+
+One daemon thread per plugin. It owns no state of its own: everything it needs is in
+the outbox, so a worker started by the next process picks up exactly where a crashed
+one stopped. Jobs are processed one at a time under a lock, which lets ``flush()`` run
+them from the caller's thread without racing the background thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Final
+
+from strands.models import Model
+
+from ..core import MemoryType, ValidationError
+from ..memory import NewMemory, VectorMemory
+from ..memory._inputs import MAX_CONTENT_BYTES
+from ._outbox import Job, JobKind, Outbox
+from ._summary import clip_utf8, summarise
+
+__all__ = ["MemoryWorker"]
+
+_log = logging.getLogger("strands_vector_memory.strands")
+
+ModelResolver = Callable[[str | None], Model | None]
+"""Finds the model to summarise with, by the name of the agent that owned the conversation."""
+
+_IDLE: Final = 5.0  # longest sleep between looks at the outbox when nothing is due
+_SOURCE_TURN: Final = "conversation"
+_SOURCE_SUMMARY: Final = "conversation-summary"
+
+
+class MemoryWorker:
+    """Processes outbox jobs in a background thread (and on :meth:`flush`).
+
+    Args:
+        outbox: Where jobs wait.
+        memory: Where their memories go.
+        resolve_model: The model to summarise a conversation with, or ``None`` when no
+            agent is attached yet (summary jobs then wait; turn jobs still run).
+        idle_timeout: Close conversations quiet this long (seconds); ``None`` = never.
+        summary_words: Length the summary prompt asks for.
+        clock: Epoch seconds now.
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        memory: VectorMemory,
+        *,
+        resolve_model: ModelResolver,
+        idle_timeout: float | None,
+        summarise_conversations: bool = True,
+        summary_words: int = 200,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.outbox = outbox
+        self.memory = memory
+        self._resolve_model = resolve_model
+        self.idle_timeout = idle_timeout
+        self.summarise_conversations = summarise_conversations
+        self.summary_words = summary_words
+        self._clock = clock
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._processing = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the background thread (idempotent)."""
+        with self._start_lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="strands-memory-worker", daemon=True)
+            self._thread.start()
+
+    def wake(self) -> None:
+        """Look at the outbox now rather than after the current sleep."""
+        self._wake.set()
+
+    def stop(self, timeout: float | None = 10.0) -> None:
+        """Stop the background thread (pending jobs stay in the outbox)."""
+        self._stop.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.close_idle()
+                self.run_once()
+            except Exception:  # the loop must outlive any one bad job or a locked file
+                _log.exception("memory worker pass failed | retrying shortly")
+            self._wake.wait(self._sleep())
+            self._wake.clear()
+
+    def _sleep(self) -> float:
+        due = self.outbox.next_due()
+        delay = _IDLE if due is None else max(0.05, min(_IDLE, due - self._clock()))
+        if self.idle_timeout is not None:
+            delay = min(delay, max(0.05, self.idle_timeout / 4))
+        return delay
+
+    def close_idle(self) -> int:
+        """Close conversations past the idle timeout (their summaries become jobs)."""
+        if self.idle_timeout is None:
+            return 0
+        closed = self.outbox.close_idle(self.idle_timeout, summarise=self.summarise_conversations)
+        if closed:
+            _log.info("conversations=<%d> | closed idle conversations", closed)
+        return closed
+
+    def _kinds(self) -> Sequence[JobKind]:
+        return ("turns", "summary") if self._resolve_model(None) is not None else ("turns",)
+
+    def run_once(self, *, due_only: bool = True, skip: set[str] | None = None) -> int:
+        """Process the jobs that are due now; returns how many were stored."""
+        done = 0
+        with self._processing:
+            for job in self.outbox.claim(kinds=self._kinds(), due_only=due_only):
+                if skip is not None:
+                    if job.id in skip:
+                        self.outbox.release(job)
+                        continue
+                    skip.add(job.id)
+                done += self._process(job)
+        return done
+
+    def flush(self, timeout: float | None = 30.0, *, kinds: Sequence[JobKind] = ("turns", "summary")) -> int:
+        """Try every pending job once (backoff ignored); returns how many remain pending.
+
+        A job that fails here is rescheduled as usual, not retried in a tight loop.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        attempted: set[str] = set()
+        wanted = [k for k in kinds if k in self._kinds()]
+        while deadline is None or time.monotonic() < deadline:
+            with self._processing:
+                jobs = [j for j in self.outbox.claim(kinds=wanted, due_only=False, limit=64)]
+                fresh = [j for j in jobs if j.id not in attempted]
+                for job in jobs:
+                    if job.id in attempted:
+                        self.outbox.release(job)
+                if not fresh:
+                    break
+                for job in fresh:
+                    attempted.add(job.id)
+                    self._process(job)
+        return self.outbox.pending(kinds=kinds)
+
+    def _process(self, job: Job) -> int:
+        try:
+            if job.kind == "turns":
+                self._store_turns(job)
+            else:
+                model = self._resolve_model(job.agent_name)
+                if model is None:
+                    self.outbox.release(job)
+                    return 0
+                self._store_summary(job, model)
+        except ValidationError as exc:  # the data itself is bad: retrying cannot help
+            _log.error("job=<%s>, reason=<%s> | memory job rejected | parked", job.id, exc)
+            self.outbox.fail(job, exc, permanent=True)
+            return 0
+        except Exception as exc:
+            delay = self.outbox.fail(job, exc)
+            if delay is None:
+                _log.error("job=<%s>, reason=<%s> | memory job failed too often | parked", job.id, exc)
+            else:
+                _log.warning("job=<%s>, reason=<%s>, retry_in=<%.1fs> | memory job failed", job.id, exc, delay)
+            return 0
+        self.outbox.complete(job)
+        return 1
+
+    def _store_turns(self, job: Job) -> None:
+        items = []
+        for turn in job.payload["turns"]:
+            metadata = {"role": turn["role"]}
+            if turn.get("name"):
+                metadata["speaker"] = turn["name"]
+            items.append(
+                NewMemory(
+                    content=clip_utf8(turn["text"], MAX_CONTENT_BYTES),
+                    memory_type=MemoryType.EPISODIC,
+                    source=_SOURCE_TURN,
+                    key=turn["key"],
+                    created_at=turn["at"],
+                    context=[clip_utf8(t, 1500) for t in turn["context"]][:4],
+                    metadata=metadata,
+                )
+            )
+        self.memory.remember_many(items, scope=job.identity.write_scope)
+
+    def _store_summary(self, job: Job, model: Model) -> None:
+        transcript = job.payload["transcript"]
+        text = summarise(model, transcript, max_words=self.summary_words)
+        self.memory.remember(
+            clip_utf8(text, MAX_CONTENT_BYTES),
+            scope=job.identity.write_scope,
+            memory_type=MemoryType.SUMMARY,
+            source=_SOURCE_SUMMARY,
+            key=job.payload["key"],
+            event_time=float(transcript[-1]["at"]),
+            metadata={"part": int(job.payload["part"])},
+        )
