@@ -17,6 +17,16 @@ from ._identity import Identity
 from ._outbox import Outbox
 from ._plugin import MemoryPlugin
 from ._scripted import ModelRequest, ScriptedModel, ToolCall
+from ._store import VectorMemoryStore
 from ._team import TeamMemory
 
-__all__ = ["Identity", "MemoryPlugin", "ModelRequest", "Outbox", "ScriptedModel", "TeamMemory", "ToolCall"]
+__all__ = [
+    "Identity",
+    "MemoryPlugin",
+    "ModelRequest",
+    "Outbox",
+    "ScriptedModel",
+    "TeamMemory",
+    "ToolCall",
+    "VectorMemoryStore",
+]

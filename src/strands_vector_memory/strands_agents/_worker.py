@@ -19,8 +19,9 @@ from strands.models import Model
 from ..core import MemoryType, ValidationError
 from ..memory import NewMemory, VectorMemory
 from ..memory._inputs import MAX_CONTENT_BYTES
+from ._fitting import fit_context, fit_text
 from ._outbox import Job, JobKind, Outbox
-from ._summary import clip_utf8, summarise
+from ._summary import summarise
 
 __all__ = ["MemoryWorker"]
 
@@ -188,12 +189,12 @@ class MemoryWorker:
                 metadata["speaker"] = turn["name"]
             items.append(
                 NewMemory(
-                    content=clip_utf8(turn["text"], MAX_CONTENT_BYTES),
+                    content=fit_text(turn["text"], MAX_CONTENT_BYTES),
                     memory_type=MemoryType.EPISODIC,
                     source=_SOURCE_TURN,
                     key=turn["key"],
                     created_at=turn["at"],
-                    context=[clip_utf8(t, 1500) for t in turn["context"]][:4],
+                    context=fit_context(turn["context"]),
                     metadata=metadata,
                 )
             )
@@ -203,7 +204,7 @@ class MemoryWorker:
         transcript = job.payload["transcript"]
         text = summarise(model, transcript, max_words=self.summary_words)
         self.memory.remember(
-            clip_utf8(text, MAX_CONTENT_BYTES),
+            fit_text(text, MAX_CONTENT_BYTES),
             scope=job.identity.write_scope,
             memory_type=MemoryType.SUMMARY,
             source=_SOURCE_SUMMARY,
