@@ -148,7 +148,7 @@ def _timestamp(memory: Memory) -> tuple[float, str] | None:
     return None
 
 
-def _entry(memory: Memory, content: str) -> _Entry:
+def _entry(memory: Memory, content: str, *, show_key: bool = False) -> _Entry:
     when = _timestamp(memory)
     parts = [] if when is None else [when[1]]
     memory_type = memory.metadata.get(Field.MEMORY_TYPE)
@@ -157,6 +157,11 @@ def _entry(memory: Memory, content: str) -> _Entry:
     source = memory.metadata.get(Field.SOURCE)
     if isinstance(source, str) and source.strip():
         parts.append(f"source: {_inline(source)}")
+    agent = memory.metadata.get(Field.AGENT_ID)
+    if isinstance(agent, str) and agent.strip() and memory.metadata.get("role") != "user":
+        parts.append(f"agent: {_inline(agent)}")  # whose finding it is, in team memory
+    if show_key:
+        parts.append(f"key: {_inline(memory.key)}")
     label = " | ".join(p for p in parts if p)
     return _Entry(memory, None if when is None else when[0], label, _quote(content))
 
@@ -214,6 +219,7 @@ def pack_context(
     order: Order = "score",
     max_memory_tokens: int | None = None,
     header: str = DEFAULT_HEADER,
+    show_keys: bool = False,
 ) -> MemoryContext:
     """Pack the most relevant memories that fit into ``max_tokens`` as one delimited block.
 
@@ -234,6 +240,7 @@ def pack_context(
         max_memory_tokens: Keep only this many tokens of any one memory's content,
             marking the cut with "…", so one long memory cannot take the whole budget.
         header: The instruction line shown under the opening tag; ``""`` for none.
+        show_keys: Show each memory's key (so a model given a forget tool can name one).
 
     Returns:
         The block and what it holds; empty (``""``) if nothing was given or fits.
@@ -257,7 +264,7 @@ def pack_context(
     if used >= max_tokens:  # not even one number fits beside the frame
         return MemoryContext("", (), 0, len(candidates))
 
-    entries = [_entry(m, _shorten(m.content, max_memory_tokens, counter)) for m in candidates]
+    entries = [_entry(m, _shorten(m.content, max_memory_tokens, counter), show_key=show_keys) for m in candidates]
     costs = counter.count_many([e.body() for e in entries])
     # The shown numbers are always 1..k whatever the order, so the k-th pick pays for "[k]".
     number_costs = counter.count_many([f"[{k}]" for k in range(1, len(entries) + 1)])

@@ -393,6 +393,7 @@ class VectorMemory:
         order: Order = "score",
         max_memory_tokens: int | None = 200,
         header: str = DEFAULT_HEADER,
+        show_keys: bool = False,
         **recall_options: Any,
     ) -> MemoryContext:
         """The most relevant memories for ``query`` that fit ``max_tokens``, as a prompt block.
@@ -413,6 +414,7 @@ class VectorMemory:
             order=order,
             max_memory_tokens=max_memory_tokens,
             header=header,
+            show_keys=show_keys,
         )
 
     def _search(

@@ -17,7 +17,6 @@ import logging
 import os
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,7 +180,7 @@ class MemoryPlugin(Plugin):
         self.outbox = (
             outbox if isinstance(outbox, Outbox) else Outbox(outbox or _default_outbox_path(memory), clock=clock)
         )
-        self._agents: dict[str, weakref.ref[Agent]] = {}
+        self._models: dict[str, Model] = {}
         self._turns: dict[int, _Turn] = {}
         self._lock = threading.Lock()
         self.worker = MemoryWorker(
@@ -209,9 +208,9 @@ class MemoryPlugin(Plugin):
     # -- lifecycle -------------------------------------------------------------------
 
     def init_agent(self, agent: Agent) -> None:
-        """Remember the agent's model for summaries, add the per-call memory middleware, start the worker."""
-        with self._lock:
-            self._agents[agent.name] = weakref.ref(agent)
+        """Keep the agent's model for summaries, add the per-call memory middleware, start the worker."""
+        with self._lock:  # the model, not the agent: per-request agents come and go
+            self._models[agent.name] = agent.aux_model
         if self.base_prompt is None:
             agent.add_middleware(InvokeModelStage.Input, self._inject)
         self.worker.start()
@@ -242,12 +241,9 @@ class MemoryPlugin(Plugin):
         if self.summary_model is not None:
             return self.summary_model
         with self._lock:
-            refs = list(self._agents.items())
-        named = [ref() for name, ref in refs if name == agent_name]
-        for agent in named + [ref() for _, ref in refs]:
-            if agent is not None:
-                return agent.aux_model
-        return None
+            if agent_name in self._models:
+                return self._models[agent_name]
+            return next(reversed(self._models.values()), None)
 
     # -- identity ---------------------------------------------------------------------
 
@@ -298,7 +294,11 @@ class MemoryPlugin(Plugin):
     def _recall_block(self, identity: Identity, query: str) -> str:
         extra = None
         if not self.include_current_conversation:
-            extra = {Field.CONVERSATION_ID: {"$ne": identity.conversation_id}}
+            # This agent's own turns of this conversation are still in its history;
+            # a teammate's turns of the same conversation are not, so they stay.
+            elsewhere = {Field.CONVERSATION_ID: {"$ne": identity.conversation_id}}
+            others = {Field.AGENT_ID: {"$ne": identity.agent_id}} if identity.agent_id else None
+            extra = {"$or": [elsewhere, others]} if others else elsewhere
         context = self.memory.build_context(
             query[:8000],
             scope=identity.recall_scope(self.recall_scope),
@@ -306,6 +306,7 @@ class MemoryPlugin(Plugin):
             max_tokens=self.max_tokens,
             min_score=self.min_score,
             filter=extra,
+            show_keys="forget" in self.tool_names,
         )
         return str(context) if context else ""
 

@@ -63,6 +63,7 @@ def build_tools(
             scope=identity.recall_scope(recall_scope),
             top_k=clamp_top_k(top_k),
             max_tokens=max_tokens,
+            show_keys="forget" in names,
         )
         return str(context) if context else "No matching memories."
 
