@@ -353,3 +353,15 @@ def test_forget_and_remember_act_only_in_the_callers_scope(memory: VectorMemory,
     )
     assert stored[0].memory_type is MemoryType.SEMANTIC
     plugin.close(timeout=5)
+
+
+def test_a_recall_failure_fails_open(
+    memory: VectorMemory, plugin: MemoryPlugin, caplog: pytest.LogCaptureFixture
+) -> None:
+    memory.remember("Alice is allergic to peanuts.", user_id="alice")
+    memory.backend.close()  # the store goes away under the agent
+    model = ScriptedModel(["Answer without memories."])
+    result = make_agent(plugin, model)("Any peanut-free snacks?", invocation_state=state())
+    assert str(result).strip() == "Answer without memories."
+    assert "<memories>" not in model.requests[0].system_text()
+    assert "recall failed" in caplog.text

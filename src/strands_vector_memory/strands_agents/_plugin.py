@@ -29,7 +29,7 @@ from strands.models import Model
 from strands.plugins import Plugin
 from strands.tools.decorator import DecoratedFunctionTool
 
-from ..core import Field, ValidationError
+from ..core import Field, ValidationError, VectorMemoryError
 from ..memory import VectorMemory
 from ._hooks import on_event
 from ._identity import RECALL_SCOPE_DEFAULT, Identity, check_identifier, check_recall_parts
@@ -266,7 +266,14 @@ class MemoryPlugin(Plugin):
             self._turns[id(event.agent)] = turn
         query = self._query(event.messages or [], event.agent.messages)
         if query:
-            turn.memory_block = await asyncio.to_thread(self._recall_block, identity, query)
+            try:
+                turn.memory_block = await asyncio.to_thread(self._recall_block, identity, query)
+            except VectorMemoryError as exc:  # fail open: the user still gets an answer, without memories
+                _log.warning(
+                    "conversation=<%s>, reason=<%s> | recall failed | turn runs without memories",
+                    identity.conversation_id,
+                    exc,
+                )
         if self.base_prompt is not None:
             event.agent.system_prompt = self.base_prompt.replace(PLACEHOLDER, turn.memory_block)
 
