@@ -32,7 +32,7 @@ def _identifier(state: Mapping[str, Any], key: str, where: str, *, required: boo
     if value is None:
         if required:
             raise ValidationError(
-                f"invocation_state[{key!r}] is required: call the agent with "
+                f"{where}[{key!r}] is required: call the agent with "
                 f"invocation_state={{'user_id': ..., 'conversation_id': ...}}",
                 field=f"{where}.{key}",
             )

@@ -124,6 +124,11 @@ def summary_key(identity: Identity, part: int) -> str:
     return "summary-" + _digest(identity.conversation_key, part)
 
 
+#: Owners of the outboxes open in this process: a lease held by one of them is live
+#: even though its pid is ours (two plugins can share one file).
+_LIVE_OWNERS: set[str] = set()
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -167,7 +172,7 @@ class Outbox:
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise ValidationError(f"{name} must be an int >= {least}, got {value!r}", field=name)
         for name, seconds in (("base_delay", base_delay), ("max_delay", max_delay), ("lease_seconds", lease_seconds)):
-            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds >= 0:
                 raise ValidationError(f"{name} must be a non-negative number, got {seconds!r}", field=name)
         self.path = Path(path)
         self.max_transcript_chars = max_transcript_chars
@@ -177,6 +182,7 @@ class Outbox:
         self.lease_seconds = float(lease_seconds)
         self._clock = clock
         self._owner = f"{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        _LIVE_OWNERS.add(self._owner)
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -192,6 +198,7 @@ class Outbox:
 
     def close(self) -> None:
         """Close the file (pending jobs stay in it for the next process)."""
+        _LIVE_OWNERS.discard(self._owner)
         with self._lock:
             self._db.close()
 
@@ -228,6 +235,10 @@ class Outbox:
         """
         now = self._clock()
         key = identity.conversation_key
+        # A lone surrogate cannot be stored as UTF-8: it becomes "?" rather than failing the turn.
+        messages = [
+            TranscriptMessage(m.role, m.text.encode("utf-8", "replace").decode("utf-8"), m.at, m.name) for m in messages
+        ]
         with self._transaction() as db:
             row = db.execute("SELECT next_seq, chars FROM conversations WHERE conv_key = ?", (key,)).fetchone()
             if row is None:
@@ -425,7 +436,8 @@ class Outbox:
                     break
                 if owner is not None and owner != self._owner and lease_until is not None and lease_until > now:
                     pid = int(str(owner).split(":", 1)[0])
-                    if _pid_alive(pid) and pid != os.getpid():
+                    alive = owner in _LIVE_OWNERS if pid == os.getpid() else _pid_alive(pid)
+                    if alive:
                         continue
                 db.execute(
                     "UPDATE jobs SET owner = ?, lease_until = ? WHERE id = ?",
@@ -459,15 +471,16 @@ class Outbox:
         with self._transaction() as db:
             if permanent or attempts >= self.max_attempts:
                 db.execute(
-                    "UPDATE jobs SET attempts = ?, state = 'failed', owner = NULL, last_error = ? WHERE id = ?",
-                    (attempts, message, job.id),
+                    "UPDATE jobs SET attempts = ?, state = 'failed', owner = NULL, last_error = ?"
+                    " WHERE id = ? AND owner = ?",
+                    (attempts, message, job.id, self._owner),
                 )
                 return None
             delay = float(min(self.max_delay, self.base_delay * 2.0 ** (attempts - 1)) * random.uniform(0.5, 1.0))
             db.execute(
                 "UPDATE jobs SET attempts = ?, next_at = ?, owner = NULL, lease_until = NULL, last_error = ?"
-                " WHERE id = ?",
-                (attempts, self._clock() + delay, message, job.id),
+                " WHERE id = ? AND owner = ?",
+                (attempts, self._clock() + delay, message, job.id, self._owner),
             )
         return delay
 

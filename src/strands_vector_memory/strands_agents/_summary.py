@@ -47,7 +47,8 @@ def render_transcript(transcript: Sequence[Mapping[str, Any]]) -> str:
     for message in transcript:
         at = dt.datetime.fromtimestamp(float(message["at"]), tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
         text = _FENCE.sub("[transcript tag]", str(message["text"]))
-        lines.append(f"[{at}] {message['role']}: {text}")
+        role = _FENCE.sub("[transcript tag]", str(message["role"]))
+        lines.append(f"[{at}] {role}: {text}")
     return "<transcript>\n" + "\n".join(lines) + "\n</transcript>"
 
 

@@ -145,7 +145,7 @@ class MemoryWorker:
         wanted = [k for k in kinds if k in self._kinds()]
         while deadline is None or time.monotonic() < deadline:
             with self._processing:
-                jobs = [j for j in self.outbox.claim(kinds=wanted, due_only=False, limit=64)]
+                jobs = self.outbox.claim(kinds=wanted, due_only=False, limit=64 + len(attempted))
                 fresh = [j for j in jobs if j.id not in attempted]
                 for job in jobs:
                     if job.id in attempted:
