@@ -71,6 +71,9 @@ def test_a_node_sees_what_its_teammate_stored_in_the_same_run(memory: VectorMemo
     assert len(stored) == 1
     assert stored[0].metadata["agent_id"] == "researcher" and stored[0].metadata["team_id"] == "platform"
     assert stored[0].metadata["task_id"] == "rollout"
+    # a node's input is the orchestrator's text (task + teammates' outputs): not stored as a turn
+    roles = {m.metadata.get("role") for m in memory.list(user_id="ops").memories}
+    assert roles == {"assistant"}
 
 
 def test_a_later_session_resumes_with_its_own_and_the_teams_findings(

@@ -29,7 +29,10 @@ _STAGES = {
     "query": "Querying: engine vs numpy",
     "remember": "Service: remember()",
     "recall": "Service: recall()",
+    "prefill": "Plugin: filling the store",
+    "turns": "Plugin: agent turns",
 }
+_DEFAULT = click.core.ParameterSource.DEFAULT
 
 
 @cli.command()
@@ -60,7 +63,7 @@ def demo(keep: bool) -> None:
         raise click.ClickException(f"{len(failed)} demo check(s) failed: " + "; ".join(failed))
 
 
-@cli.command()
+@cli.group(invoke_without_command=True, subcommand_metavar="[plugin [OPTIONS]]")
 @click.option("--n", "n", type=click.IntRange(min=10), default=100_000, show_default=True, help="Records to insert.")
 @click.option("--dim", type=click.IntRange(1, 4096), default=384, show_default=True, help="Vector dimension.")
 @click.option(
@@ -76,7 +79,17 @@ def demo(keep: bool) -> None:
 )
 @click.option("--skip-service", is_flag=True, help="Skip the end-to-end service timings (no model load).")
 @json_option
-def bench(n: int, dim: int, queries: int, seed: int, service_calls: int, skip_service: bool, as_json: bool) -> None:
+@click.pass_context
+def bench(
+    ctx: click.Context,
+    n: int,
+    dim: int,
+    queries: int,
+    seed: int,
+    service_calls: int,
+    skip_service: bool,
+    as_json: bool,
+) -> None:
     """Time the engine (against numpy) and the service end to end.
 
     The engine part inserts N synthetic pre-embedded memories durably and times
@@ -85,12 +98,20 @@ def bench(n: int, dim: int, queries: int, seed: int, service_calls: int, skip_se
     recall (top 5) with the bundled embedder on a small fresh store. Everything
     runs in temporary directories. Progress goes to stderr.
 
+    `bench plugin` instead times what the Strands MemoryPlugin adds to an agent turn.
+
     \b
     Example:
         strands-memory bench
         strands-memory bench --n 10000 --queries 50 --json
         strands-memory bench --n 2000 --dim 32 --skip-service --json | jq .recall_at_10
+        strands-memory bench plugin --turns 200
     """
+    if ctx.invoked_subcommand is not None:
+        given = [p.opts[0] for p in ctx.command.params if ctx.get_parameter_source(p.name or "") is not _DEFAULT]
+        if given:
+            raise click.UsageError(f"{', '.join(given)}: an option of `bench` itself, not of `bench plugin`")
+        return
     from ..bench import run_engine_bench
     from ..bench._service import run_service_bench
 
@@ -113,12 +134,61 @@ def bench(n: int, dim: int, queries: int, seed: int, service_calls: int, skip_se
     out_console().print(_numbers_table(engine, service))
 
 
-def _numbers_table(engine: dict[str, Any], service: dict[str, Any]) -> Table:
+@bench.command("plugin", short_help="Time what the Strands MemoryPlugin adds to an agent turn.")
+@click.option(
+    "--turns", type=click.IntRange(min=1), default=100, show_default=True, help="Measured turns of each agent."
+)
+@click.option(
+    "--prefill",
+    type=click.IntRange(min=0),
+    default=300,
+    show_default=True,
+    help="Memories of the user stored before the run.",
+)
+@json_option
+def bench_plugin(turns: int, prefill: int, as_json: bool) -> None:
+    """Time what the Strands MemoryPlugin adds to an agent turn, the model call left out.
+
+    Two real Strands agents answer the same distinct messages through a scripted
+    model that replies instantly: one without the plugin (baseline), one with it on
+    a store holding PREFILL memories of the user. Turns alternate between them;
+    warm-up turns are left out. Overhead is p50(plugin) - p50(baseline): recalling
+    and injecting memories, and committing the turn to the outbox. Storing the turns
+    (embedding, writing) is background work, reported apart as write_per_turn_ms.
+    Needs the strands extra. Runs offline in a temporary directory.
+
+    \b
+    Example:
+        strands-memory bench plugin
+        strands-memory bench plugin --turns 200 --json | jq .overhead_p50_ms
+    """
+    from ..bench._plugin import run_plugin_bench
+
+    with progress_bar() as progress:
+        tasks: dict[str, Any] = {}
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(_STAGES.get(stage, stage), total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        try:
+            result = run_plugin_bench(turns, prefill=prefill, progress=on_progress).to_dict()
+        except ImportError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if as_json:
+        print_json(result)
+        return
+    out_console().print(_numbers_table({}, {}, plugin=result))
+
+
+def _numbers_table(engine: dict[str, Any], service: dict[str, Any], plugin: dict[str, Any] | None = None) -> Table:
     """Every number, engine first; a generic table so new fields show up without CLI changes."""
     table = Table(title="Benchmark", title_justify="left", header_style="bold")
     table.add_column("measure")
     table.add_column("value", justify="right", style="cyan")
-    for section, values in (("engine", engine), ("service (bundled embedder)", service)):
+    sections = (("engine", engine), ("service (bundled embedder)", service), ("Strands MemoryPlugin", plugin or {}))
+    for section, values in sections:
         if not values:
             continue
         table.add_section()

@@ -18,9 +18,11 @@ from ._outbox import Outbox
 from ._plugin import MemoryPlugin
 from ._scripted import ModelRequest, ScriptedModel, ToolCall
 from ._store import VectorMemoryStore
+from ._summary import SUMMARY_SYSTEM_PROMPT
 from ._team import TeamMemory
 
 __all__ = [
+    "SUMMARY_SYSTEM_PROMPT",
     "Identity",
     "MemoryPlugin",
     "ModelRequest",

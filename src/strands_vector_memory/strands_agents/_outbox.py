@@ -225,13 +225,15 @@ class Outbox:
         *,
         agent_name: str | None = None,
         store_turns: bool = True,
+        turn_roles: Sequence[str] = ("user", "assistant"),
         summarise: bool = True,
         end_session: bool = False,
     ) -> None:
         """Record a completed turn and the writes it owes, atomically.
 
-        ``store_turns`` owes one memory per message with text; ``end_session`` closes
-        the conversation (its summary is owed and its transcript dropped).
+        ``store_turns`` owes one memory per message with text whose role is in
+        ``turn_roles``; ``end_session`` closes the conversation (its summary is owed and
+        its transcript dropped).
         """
         now = self._clock()
         key = identity.conversation_key
@@ -263,7 +265,7 @@ class Outbox:
                 (identity.to_json(), agent_name, next_seq, chars, now, key),
             )
             if store_turns and messages:
-                self._owe_turns(db, identity, agent_name, first_seq, messages, now)
+                self._owe_turns(db, identity, agent_name, first_seq, messages, now, turn_roles)
             if end_session:
                 self._close(db, key, identity, agent_name, now, summarise=summarise)
             elif chars > self.max_transcript_chars:
@@ -277,8 +279,9 @@ class Outbox:
         first_seq: int,
         messages: Sequence[TranscriptMessage],
         now: float,
+        roles: Sequence[str],
     ) -> None:
-        """A job storing each user/assistant message with text, with its neighbours as context."""
+        """A job storing each message of ``roles`` with text, with its neighbours as context."""
         earlier = db.execute(
             "SELECT text FROM transcript WHERE conv_key = ? AND seq < ? AND role != 'tool' ORDER BY seq DESC LIMIT ?",
             (identity.conversation_key, first_seq, _CONTEXT_NEIGHBOURS),
@@ -289,6 +292,8 @@ class Outbox:
         offset = len(texts)
         turns = []
         for i, (seq, message) in enumerate(spoken):
+            if message.role not in roles:
+                continue
             position = offset + i
             around = window[max(0, position - _CONTEXT_NEIGHBOURS) : position] + window[position + 1 : position + 2]
             turns.append(

@@ -367,13 +367,17 @@ class MemoryPlugin(Plugin):
                 )
             return
         completed = result.stop_reason != "interrupt"
-        end_session = bool(state.get("end_session")) and completed and not state.get(TEAM_RUN_KEY)
+        team_run = bool(state.get(TEAM_RUN_KEY))
+        end_session = bool(state.get("end_session")) and completed and not team_run
         await asyncio.to_thread(
             self.outbox.commit_turn,
             turn.identity,
             turn.staged,
             agent_name=getattr(event.agent, "name", None),
             store_turns=self.store_turns,
+            # In a team run a node's input is written by the orchestrator (the task
+            # plus teammates' outputs): only what the node itself said is new.
+            turn_roles=("assistant",) if team_run else ("user", "assistant"),
             summarise=self.summarise,
             end_session=end_session,
         )

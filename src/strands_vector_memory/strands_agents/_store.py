@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Final
 
-from strands.memory import AddMessagesContext, ExtractionConfig, MemoryEntry, SearchOptions
+from strands.memory import AddMessagesContext, ExtractionConfig, MemoryEntry, MemoryStore, SearchOptions
 from strands.types.content import Message
 from strands.types.tools import AgentTool
 
@@ -137,7 +137,7 @@ class VectorMemoryStore:
         self.scope = resolved
         self.name = name
         self.description = description
-        self.max_search_results = max_search_results
+        self.max_search_results: int | None = max_search_results  # the SDK protocol types it Optional
         self.writable = writable
         self.extraction = extraction
         self.min_score = None if min_score is None else float(min_score)
@@ -169,7 +169,7 @@ class VectorMemoryStore:
         """
         if not isinstance(query, str) or not query.strip():
             return []
-        top_k = _clamp_results((options or {}).get("max_search_results"), self.max_search_results)
+        top_k = _clamp_results((options or {}).get("max_search_results"), self.max_search_results or 5)
         memories = await asyncio.to_thread(
             self.memory.recall,
             fit_text(query, MAX_CONTENT_BYTES),
@@ -351,3 +351,8 @@ def _message_text(message: Message) -> str:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _conforms(store: VectorMemoryStore) -> MemoryStore:
+    """Never called: makes mypy check the class against the SDK's ``MemoryStore`` protocol."""
+    return store
