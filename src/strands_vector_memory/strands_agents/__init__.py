@@ -6,7 +6,7 @@ Needs the ``strands`` extra (``pip install 'strands-vector-memory[strands]'``).
 from __future__ import annotations
 
 try:
-    import strands  # noqa: F401
+    import strands as _strands_sdk  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "strands_vector_memory.strands_agents needs the Strands Agents SDK: "
