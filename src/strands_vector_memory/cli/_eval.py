@@ -21,7 +21,7 @@ from rich.text import Text
 from ..evals import DEFAULT_KS, RETRIEVERS, UNITS, EvalConfig, run_locomo
 from ._app import MemoryGroup, cli
 from ._options import KeyValue, json_option
-from ._output import out_console, print_json, progress_bar
+from ._output import out_console, print_json, staged_progress
 
 __all__ = ["RANKING_OPTION", "Cutoffs", "eval_group", "locomo"]
 
@@ -142,14 +142,7 @@ def locomo(
         strands-memory eval locomo --data locomo10.json --units observations --k 1,5,10
     """
     config = _config(units, retriever, ks, limit, neighbours, options)
-    with progress_bar() as progress:
-        tasks: dict[str, Any] = {}
-
-        def on_progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(_STAGES.get(stage, stage), total=total)
-            progress.update(tasks[stage], completed=done, total=total)
-
+    with staged_progress(_STAGES) as on_progress:
         result = run_locomo(data, config, progress=on_progress)
     if as_json:
         print_json(result)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -31,6 +32,7 @@ __all__ = [
     "out_console",
     "print_json",
     "progress_bar",
+    "staged_progress",
     "stats_renderables",
 ]
 
@@ -133,3 +135,21 @@ def progress_bar(*, transient: bool = False) -> Progress:
         console=err_console(),
         transient=transient,
     )
+
+
+@contextmanager
+def staged_progress(labels: Mapping[str, str]) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar with one task per stage; yields the ``(stage, done, total)`` callback.
+
+    The library's long jobs report progress by stage name; ``labels`` says how each
+    stage reads on screen (unknown stages show their name).
+    """
+    with progress_bar() as progress:
+        tasks: dict[str, Any] = {}
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(labels.get(stage, stage), total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        yield on_progress

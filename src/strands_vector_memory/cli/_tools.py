@@ -19,7 +19,7 @@ from rich.text import Text
 from ._app import cli
 from ._demo import run_demo
 from ._options import json_option
-from ._output import notice, out_console, print_json, progress_bar
+from ._output import notice, out_console, print_json, staged_progress
 
 __all__ = ["bench", "demo"]
 
@@ -115,14 +115,7 @@ def bench(
     from ..bench import run_engine_bench
     from ..bench._service import run_service_bench
 
-    with progress_bar() as progress:
-        tasks: dict[str, Any] = {}
-
-        def on_progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(_STAGES.get(stage, stage), total=total)
-            progress.update(tasks[stage], completed=done, total=total)
-
+    with staged_progress(_STAGES) as on_progress:
         engine = run_engine_bench(n=n, dim=dim, queries=queries, seed=seed, progress=on_progress).to_dict()
         service: dict[str, Any] = {}
         if not skip_service:
@@ -164,14 +157,7 @@ def bench_plugin(turns: int, prefill: int, as_json: bool) -> None:
     """
     from ..bench._plugin import run_plugin_bench
 
-    with progress_bar() as progress:
-        tasks: dict[str, Any] = {}
-
-        def on_progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(_STAGES.get(stage, stage), total=total)
-            progress.update(tasks[stage], completed=done, total=total)
-
+    with staged_progress(_STAGES) as on_progress:
         try:
             result = run_plugin_bench(turns, prefill=prefill, progress=on_progress).to_dict()
         except ImportError as exc:
