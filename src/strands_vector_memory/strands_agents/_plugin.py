@@ -113,8 +113,9 @@ class MemoryPlugin(Plugin):
         recall_scope: Identity parts recall is restricted to, besides the tenant and the
             user (which always are): ``team_id`` by default; add ``agent_id`` for private
             agent memory or ``task_id`` for per-task memory.
-        include_current_conversation: Also recall this conversation's own turns (off:
-            they are still in the agent's history).
+        include_current_conversation: Also recall this agent's own turns of the current
+            conversation (off: they are still in its history; a teammate's turns of the
+            same conversation are recalled either way).
         store_turns: Store each user and assistant message as its own memory (turn-level
             units retrieve far better than one summary per conversation).
         summarise: Summarise conversations when they end or go idle.
