@@ -367,3 +367,12 @@ def test_a_recall_failure_fails_open(
     assert str(result).strip() == "Answer without memories."
     assert "<memories>" not in model.requests[0].system_text()
     assert "recall failed" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("top_k", 0), ("top_k", 2.5), ("max_tokens", 10), ("idle_timeout", float("nan")), ("min_score", float("nan"))],
+)
+def test_bad_numeric_options_are_refused(memory: VectorMemory, tmp_path: Path, option: str, value: object) -> None:
+    with pytest.raises(ValidationError, match=option):
+        MemoryPlugin(memory, outbox=tmp_path / "o.sqlite3", **{option: value})

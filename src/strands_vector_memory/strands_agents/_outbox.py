@@ -24,13 +24,14 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from ..core import BackendUnavailableError, ValidationError
+from ..core import BackendUnavailableError
+from ._checks import check_number
 from ._identity import Identity
 
 __all__ = ["Job", "JobKind", "Outbox", "TranscriptMessage"]
@@ -165,15 +166,10 @@ class Outbox:
         lease_seconds: float = 600.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        for name, value, least in (
-            ("max_transcript_chars", max_transcript_chars, 1000),
-            ("max_attempts", max_attempts, 1),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise ValidationError(f"{name} must be an int >= {least}, got {value!r}", field=name)
+        check_number("max_transcript_chars", max_transcript_chars, least=1000, integer=True)
+        check_number("max_attempts", max_attempts, least=1, integer=True)
         for name, seconds in (("base_delay", base_delay), ("max_delay", max_delay), ("lease_seconds", lease_seconds)):
-            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds >= 0:
-                raise ValidationError(f"{name} must be a non-negative number, got {seconds!r}", field=name)
+            check_number(name, seconds, least=0)
         self.path = Path(path)
         self.max_transcript_chars = max_transcript_chars
         self.max_attempts = max_attempts
@@ -416,12 +412,18 @@ class Outbox:
         )
 
     def claim(
-        self, *, kinds: Sequence[JobKind] = ("turns", "summary"), limit: int = 16, due_only: bool = True
+        self,
+        *,
+        kinds: Sequence[JobKind] = ("turns", "summary"),
+        limit: int = 16,
+        due_only: bool = True,
+        exclude: Collection[str] = (),
     ) -> list[Job]:
         """Lease up to ``limit`` pending jobs to this process, oldest first.
 
         A job leased by a process that has died (or whose lease ran out) is taken over,
-        which is how a restart resumes the work a crash interrupted.
+        which is how a restart resumes the work a crash interrupted. Jobs whose ids are
+        in ``exclude`` are left alone (``flush`` tries each job once).
         """
         if not kinds:
             return []
@@ -439,6 +441,8 @@ class Outbox:
             for job_id, kind, identity, agent_name, payload, attempts, owner, lease_until in rows:
                 if len(claimed) >= limit:
                     break
+                if job_id in exclude:
+                    continue
                 if owner is not None and owner != self._owner and lease_until is not None and lease_until > now:
                     pid = int(str(owner).split(":", 1)[0])
                     alive = owner in _LIVE_OWNERS if pid == os.getpid() else _pid_alive(pid)

@@ -31,6 +31,7 @@ from strands.tools.decorator import DecoratedFunctionTool
 
 from ..core import Field, ValidationError, VectorMemoryError
 from ..memory import VectorMemory
+from ._checks import check_number, message_text
 from ._hooks import on_event
 from ._identity import RECALL_SCOPE_DEFAULT, Identity, check_identifier, check_recall_parts
 from ._outbox import Outbox, TranscriptMessage
@@ -48,7 +49,6 @@ PLACEHOLDER: Final = "{memory_context}"
 #: The key a team plugin sets in ``invocation_state`` so that nodes leave ending the
 #: session to the orchestrator (every node sees the same ``end_session``).
 TEAM_RUN_KEY: Final = "strands_vector_memory.team_run"
-_TOOL_RESULT_CHARS: Final = 1000
 
 
 @dataclass
@@ -58,30 +58,6 @@ class _Turn:
     identity: Identity
     memory_block: str = ""
     staged: list[TranscriptMessage] = field(default_factory=list)
-
-
-def _check_number(name: str, value: object, *, least: float, integer: bool = False, optional: bool = False) -> Any:
-    if value is None and optional:
-        return None
-    kinds = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or value < least:
-        kind = "an int" if integer else "a number"
-        raise ValidationError(f"{name} must be {kind} >= {least}, got {value!r}", field=name)
-    return value
-
-
-def _text_of(message: Any, *, include_tools: bool) -> str:
-    parts = []
-    for block in message.get("content", []):
-        if "text" in block and isinstance(block["text"], str):
-            parts.append(block["text"])
-        elif include_tools and "toolUse" in block:
-            parts.append(f"[called tool {block['toolUse'].get('name', '?')}]")
-        elif include_tools and "toolResult" in block:
-            for inner in block["toolResult"].get("content", []):
-                if isinstance(inner.get("text"), str):
-                    parts.append("[tool result] " + inner["text"][:_TOOL_RESULT_CHARS])
-    return "\n".join(p for p in parts if p.strip())
 
 
 def _default_outbox_path(memory: VectorMemory) -> Path:
@@ -162,17 +138,17 @@ class MemoryPlugin(Plugin):
             )
         self.memory = memory
         self.base_prompt = base_prompt
-        self.top_k = _check_number("top_k", top_k, least=1, integer=True)
-        self.min_score = _check_number("min_score", min_score, least=-1, optional=True)
-        self.max_tokens = _check_number("max_tokens", max_tokens, least=50, integer=True)
+        self.top_k = check_number("top_k", top_k, least=1, integer=True)
+        self.min_score = check_number("min_score", min_score, least=-1, optional=True)
+        self.max_tokens = check_number("max_tokens", max_tokens, least=50, integer=True)
         self.tool_names = check_tool_names(list(tools) if not isinstance(tools, str) else tools)
         self.recall_scope = check_recall_parts(recall_scope)
         self.include_current_conversation = bool(include_current_conversation)
         self.store_turns = bool(store_turns)
         self.summarise = bool(summarise)
-        self.idle_timeout = _check_number("idle_timeout", idle_timeout, least=0, optional=True)
-        self.query_context_chars = _check_number("query_context_chars", query_context_chars, least=0, integer=True)
-        self.max_message_chars = _check_number("max_message_chars", max_message_chars, least=100, integer=True)
+        self.idle_timeout = check_number("idle_timeout", idle_timeout, least=0, optional=True)
+        self.query_context_chars = check_number("query_context_chars", query_context_chars, least=0, integer=True)
+        self.max_message_chars = check_number("max_message_chars", max_message_chars, least=100, integer=True)
         self.team_id = check_identifier(team_id, "team_id")
         if name is not None:
             self.name = name
@@ -283,20 +259,20 @@ class MemoryPlugin(Plugin):
         current = ""
         for message in reversed(new_messages):
             if message.get("role") == "user":
-                current = _text_of(message, include_tools=False)
+                current = message_text(message, include_tools=False)
                 if current:
                     break
         if not current:  # a resumed or tool-result pass: fall back to the last thing the user said
             for message in reversed(history):
                 if message.get("role") == "user":
-                    current = _text_of(message, include_tools=False)
+                    current = message_text(message, include_tools=False)
                     if current:
                         break
         if not current:
             return ""
         previous = ""
         if self.query_context_chars and history:
-            previous = _text_of(history[-1], include_tools=False)[-self.query_context_chars :]
+            previous = message_text(history[-1], include_tools=False)[-self.query_context_chars :]
         return (current + "\n" + previous).strip() if previous else current
 
     def _recall_block(self, identity: Identity, query: str) -> str:
@@ -340,12 +316,12 @@ class MemoryPlugin(Plugin):
         if turn is None:
             return
         role = event.message.get("role", "")
-        text = _text_of(event.message, include_tools=True)
+        text = message_text(event.message, include_tools=True)
         if not text:
             return
         if len(text) > self.max_message_chars:
             text = text[: self.max_message_chars] + " [...]"
-        spoken = role in ("user", "assistant") and bool(_text_of(event.message, include_tools=False))
+        spoken = role in ("user", "assistant") and bool(message_text(event.message, include_tools=False))
         name = getattr(event.agent, "name", None) if role == "assistant" else None
         # Messages that are only tool traffic go to the transcript (the summary may need
         # them) but are not stored as turns of their own.

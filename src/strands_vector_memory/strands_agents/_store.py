@@ -38,6 +38,7 @@ from ..core import Field, Memory, MemoryType, Scope, ValidationError, epoch_to_i
 from ..core._limits import MAX_METADATA_KEY_CHARS, MAX_SAFE_INTEGER, MAX_TOP_K
 from ..memory import NewMemory, VectorMemory
 from ..memory._inputs import MAX_CONTENT_BYTES
+from ._checks import clamp_count, message_text
 from ._fitting import fit_context, fit_text
 
 __all__ = ["VectorMemoryStore"]
@@ -169,7 +170,8 @@ class VectorMemoryStore:
         """
         if not isinstance(query, str) or not query.strip():
             return []
-        top_k = _clamp_results((options or {}).get("max_search_results"), self.max_search_results or 5)
+        requested = (options or {}).get("max_search_results")
+        top_k = clamp_count(requested, default=self.max_search_results or 5, upper=MAX_TOP_K)
         memories = await asyncio.to_thread(
             self.memory.recall,
             fit_text(query, MAX_CONTENT_BYTES),
@@ -240,7 +242,7 @@ class VectorMemoryStore:
             )
         turns = []  # (position in batch, role, text) of every message with text
         for position, message in enumerate(messages):
-            text = _message_text(message)
+            text = message_text(message)
             if text:
                 turns.append((position, str(message.get("role", "")), text))
         items: list[NewMemory] = []
@@ -273,13 +275,6 @@ class VectorMemoryStore:
     def _check_writable(self) -> None:
         if not self.writable:
             raise ValidationError(f"memory store {self.name!r} is read-only (writable=False)", field="writable")
-
-
-def _clamp_results(requested: object, default: int) -> int:
-    """The caller's result count within 1..100, or the store's default if it gave none."""
-    if isinstance(requested, bool) or not isinstance(requested, int):
-        return default
-    return max(1, min(requested, MAX_TOP_K))
 
 
 def _entry_metadata(memory: Memory) -> dict[str, Any]:
@@ -340,13 +335,6 @@ def _filterable_extras(metadata: Mapping[str, Any]) -> dict[str, str | int | flo
             if len(text.encode("utf-8")) <= MAX_EXTRA_TEXT_BYTES:  # a label, kept whole or not at all
                 kept[key] = text
     return kept or None
-
-
-def _message_text(message: Message) -> str:
-    """The message's text blocks joined; empty for a tool-only or non-text message."""
-    parts = [block["text"] for block in message.get("content", []) if isinstance(block.get("text"), str)]
-    text = "\n".join(parts)
-    return text if text.strip() else ""
 
 
 def _digest(text: str) -> str:

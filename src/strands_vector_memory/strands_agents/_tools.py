@@ -17,6 +17,7 @@ from strands.tools.decorator import DecoratedFunctionTool
 
 from ..core import MemoryType, ValidationError, VectorMemoryError
 from ..memory import VectorMemory
+from ._checks import clamp_count
 from ._identity import Identity
 
 __all__ = ["MAX_TOOL_TOP_K", "TOOL_NAMES", "build_tools"]
@@ -24,17 +25,6 @@ __all__ = ["MAX_TOOL_TOP_K", "TOOL_NAMES", "build_tools"]
 TOOL_NAMES: Final = ("recall_memory", "remember", "forget")
 MAX_TOOL_TOP_K: Final = 20
 _WRITABLE_TYPES: Final = ("semantic", "episodic", "procedural")
-
-
-def clamp_top_k(value: object, default: int = 5) -> int:
-    """A model-supplied result count, forced into 1..20 (junk means the default)."""
-    if isinstance(value, bool):
-        return default
-    try:
-        number = int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError, OverflowError):
-        return default
-    return max(1, min(MAX_TOOL_TOP_K, int(number)))
 
 
 def build_tools(
@@ -61,7 +51,7 @@ def build_tools(
             memory.build_context,
             query,
             scope=identity.recall_scope(recall_scope),
-            top_k=clamp_top_k(top_k),
+            top_k=clamp_count(top_k, default=5, upper=MAX_TOOL_TOP_K),
             max_tokens=max_tokens,
             show_keys="forget" in names,
         )

@@ -122,18 +122,10 @@ class MemoryWorker:
     def _kinds(self) -> Sequence[JobKind]:
         return ("turns", "summary") if self._resolve_model(None) is not None else ("turns",)
 
-    def run_once(self, *, due_only: bool = True, skip: set[str] | None = None) -> int:
+    def run_once(self) -> int:
         """Process the jobs that are due now; returns how many were stored."""
-        done = 0
         with self._processing:
-            for job in self.outbox.claim(kinds=self._kinds(), due_only=due_only):
-                if skip is not None:
-                    if job.id in skip:
-                        self.outbox.release(job)
-                        continue
-                    skip.add(job.id)
-                done += self._process(job)
-        return done
+            return sum(self._process(job) for job in self.outbox.claim(kinds=self._kinds()))
 
     def flush(self, timeout: float | None = 30.0, *, kinds: Sequence[JobKind] = ("turns", "summary")) -> int:
         """Try every pending job once (backoff ignored); returns how many remain pending.
@@ -145,14 +137,10 @@ class MemoryWorker:
         wanted = [k for k in kinds if k in self._kinds()]
         while deadline is None or time.monotonic() < deadline:
             with self._processing:
-                jobs = self.outbox.claim(kinds=wanted, due_only=False, limit=64 + len(attempted))
-                fresh = [j for j in jobs if j.id not in attempted]
-                for job in jobs:
-                    if job.id in attempted:
-                        self.outbox.release(job)
-                if not fresh:
+                jobs = self.outbox.claim(kinds=wanted, due_only=False, limit=64, exclude=attempted)
+                if not jobs:
                     break
-                for job in fresh:
+                for job in jobs:
                     attempted.add(job.id)
                     self._process(job)
         return self.outbox.pending(kinds=kinds)
