@@ -1,4 +1,6 @@
-"""The model the examples talk to: scripted and offline by default, or a real provider.
+"""What the examples share: their model, their store, and a look at what the model saw.
+
+The model is scripted and offline by default, or a real provider.
 
 Set ``STRANDS_MEMORY_EXAMPLE_MODEL`` to run an example against a real LLM:
 
@@ -12,15 +14,20 @@ Set ``STRANDS_MEMORY_EXAMPLE_MODEL`` to run an example against a real LLM:
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from strands import Agent
 from strands.middleware import InvokeModelContext, InvokeModelStage
 from strands.models import Model
 
+from strands_vector_memory import VectorMemory
 from strands_vector_memory.strands_agents import ModelRequest, ScriptedModel
 
 ENV = "STRANDS_MEMORY_EXAMPLE_MODEL"
@@ -86,3 +93,16 @@ def memory_block(text: str, tag: str = "memories") -> str:
     """The ``<tag>`` block inside ``text`` (``memories``: our plugin's, ``memory``: the SDK's), or a note."""
     start, end = text.find(f"<{tag}>"), text.rfind(f"</{tag}>")
     return text[start : end + len(tag) + 3] if start >= 0 and end > start else "(no memories injected)"
+
+
+@contextmanager
+def example_store(argv: list[str] | None, description: str) -> Iterator[VectorMemory]:
+    """The store the example runs on: ``--store PATH``, or a temporary one removed afterwards."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--store", type=Path, help="store directory (default: a temporary one)")
+    args = parser.parse_args(argv)
+    with (
+        tempfile.TemporaryDirectory(prefix="strands-memory-example-") as tmp,
+        VectorMemory.open(args.store or Path(tmp) / "store") as memory,
+    ):
+        yield memory

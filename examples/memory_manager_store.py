@@ -17,16 +17,12 @@ Run with a real LLM (see examples/_model.py for the providers):
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import tempfile
-from pathlib import Path
 
-from _model import example_model, memory_block, record_model_input
+from _model import example_model, example_store, memory_block, record_model_input
 from strands import Agent
 from strands.memory import InvocationTrigger, MemoryManager
 
-from strands_vector_memory import VectorMemory
 from strands_vector_memory.strands_agents import ModelRequest, VectorMemoryStore
 
 FACT = "Alice prefers vegetarian restaurants."
@@ -46,11 +42,7 @@ def script(request: ModelRequest) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Add memories, then show them injected into a new agent's model call."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--store", type=Path, help="store directory (default: a temporary one)")
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="memory-manager-") as tmp:
-        memory = VectorMemory.open(args.store or Path(tmp) / "store")
+    with example_store(argv, __doc__.splitlines()[0]) as memory:
         model = example_model(script)
         # extraction: after every invocation the manager hands the turn to store.add_messages.
         store = VectorMemoryStore(memory, user_id="alice", extraction={"trigger": InvocationTrigger()})
@@ -69,7 +61,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"alice: {QUESTION}")
         print(f"-- memories the model was shown (folded into the user message):\n{memory_block(shown[-1], 'memory')}")
         print(f"agent: {str(reply).strip()}")
-        memory.close()
     return 0
 
 

@@ -16,14 +16,9 @@ Run with a real LLM (see examples/_model.py for the providers):
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-from pathlib import Path
-
-from _model import example_model, memory_block, record_model_input
+from _model import example_model, example_store, memory_block, record_model_input
 from strands import Agent
 
-from strands_vector_memory import VectorMemory
 from strands_vector_memory.strands_agents import SUMMARY_SYSTEM_PROMPT, MemoryPlugin, ModelRequest
 
 SYSTEM_PROMPT = "You are a helpful travel assistant. Use what you remember about the user."
@@ -49,11 +44,7 @@ def script(request: ModelRequest) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run both conversations and print what the model was shown."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--store", type=Path, help="store directory (default: a temporary one)")
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="single-tenant-") as tmp:
-        memory = VectorMemory.open(args.store or Path(tmp) / "store")
+    with example_store(argv, __doc__.splitlines()[0]) as memory:
         model = example_model(script)
         plugin = MemoryPlugin(memory)
         alice = {"user_id": "alice"}
@@ -74,7 +65,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"-- memories the model was shown (in its system prompt):\n{memory_block(shown[-1])}")
         print(f"agent: {str(reply).strip()}")
         plugin.close()
-        memory.close()
     return 0
 
 

@@ -20,17 +20,12 @@ Run with a real LLM (see examples/_model.py for the providers):
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-from pathlib import Path
-
-from _model import example_model, memory_block, record_model_input
+from _model import example_model, example_store, memory_block, record_model_input
 from strands import Agent
 from strands.models import Model
 from strands.multiagent import GraphBuilder
 from strands.multiagent.graph import Graph
 
-from strands_vector_memory import VectorMemory
 from strands_vector_memory.strands_agents import SUMMARY_SYSTEM_PROMPT, MemoryPlugin, ModelRequest, TeamMemory
 
 PROMPTS = {
@@ -70,11 +65,7 @@ def team(model: Model, plugin: MemoryPlugin) -> tuple[Graph, dict[str, list[str]
 
 def main(argv: list[str] | None = None) -> int:
     """Run the team twice and print what each agent was shown."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--store", type=Path, help="store directory (default: a temporary one)")
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="team-memory-") as tmp:
-        memory = VectorMemory.open(args.store or Path(tmp) / "store")
+    with example_store(argv, __doc__.splitlines()[0]) as memory:
         model = example_model(script)
         # Each agent's own turns of the current run are in its history; a teammate's are
         # recalled from memory (stored when the teammate's node finished).
@@ -99,7 +90,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"-- the {name}'s memories:\n{memory_block(shown[name][-1])}")
             print(f"{name}: {str(result.results[name].result).strip()}")
         plugin.close()
-        memory.close()
     return 0
 
 
