@@ -150,8 +150,13 @@ class TextSearchBackend(VectorBackend, Protocol):
     Hybrid recall fuses this list with the vector neighbours. The embedded engine
     answers from its FTS5 table over the ``content`` and ``context`` metadata; S3
     Vectors can answer from an ENHANCED-mode index's ``queryTexts``. Backends without
-    it still work: recall falls back to dense-only and says so once in the log.
+    it, or indexes where :meth:`supports_text_search` is false, still work: recall falls
+    back to dense-only and says so once in the log.
     """
+
+    def supports_text_search(self, index: str) -> bool:
+        """Whether :meth:`search_text` can answer for ``index`` now; may raise ``NotFoundError``."""
+        ...
 
     def search_text(
         self,

@@ -367,12 +367,9 @@ class VectorMemory:
         index = self.layout.index_for(resolved)
         document = self._read_filter(resolved, filter, memory_types, since, until)
         depth = max(top_k, ranking.candidates)
-        if self._text_search is None and ranking.mode is not RetrievalMode.DENSE:
-            if not self._warned_no_text_search:  # said once, when a recall first needs it
-                self._warned_no_text_search = True
-                _log.warning("%r has no full-text search: recall falls back to dense-only", self.backend)
-            ranking = ranking.with_(mode=RetrievalMode.DENSE)
         try:
+            if ranking.mode is not RetrievalMode.DENSE and not self._can_search_text(index):
+                ranking = ranking.with_(mode=RetrievalMode.DENSE)
             dense, text = self._search(index, query, document, depth, ranking.mode)
         except NotFoundError:
             return []  # nothing was ever stored here
@@ -416,6 +413,15 @@ class VectorMemory:
             header=header,
             show_keys=show_keys,
         )
+
+    def _can_search_text(self, index: str) -> bool:
+        """Whether full-text search can serve ``index``; says once in the log when it cannot."""
+        if self._text_search is not None and self._text_search.supports_text_search(index):
+            return True
+        if not self._warned_no_text_search:  # said once, when a recall first needs it
+            self._warned_no_text_search = True
+            _log.warning("%r has no full-text search for %r: recall falls back to dense-only", self.backend, index)
+        return False
 
     def _search(
         self, index: str, query: str, document: Mapping[str, Any] | None, depth: int, mode: RetrievalMode

@@ -206,6 +206,10 @@ class EmbeddedBackend:
         query, k, node = check_query(target.info, vector, top_k, filter)
         return target.query(query, top_k=k, node=node, return_metadata=return_metadata, return_distance=return_distance)
 
+    def supports_text_search(self, index: str) -> bool:
+        """Always: every embedded index keeps an FTS5 table over ``content`` and ``context``."""
+        return True
+
     def search_text(
         self,
         index: str,

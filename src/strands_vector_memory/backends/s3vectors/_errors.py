@@ -1,0 +1,117 @@
+"""S3 Vectors errors, mapped once onto the project's exception tree.
+
+Why a table and not ``isinstance`` chains: the service model declares its errors by
+code, and ``tests/backends/s3vectors/test_errors.py`` checks that every code any
+operation declares has a row here, so a new botocore release that adds an error fails
+a test instead of leaking a raw ``ClientError`` to users.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from ...core import (
+    AccessDeniedError,
+    BackendUnavailableError,
+    ConflictError,
+    NotFoundError,
+    QuotaExceededError,
+    ThrottledError,
+    ValidationError,
+    VectorMemoryError,
+)
+
+__all__ = ["ERROR_CLASSES", "RETRYABLE_CODES", "map_botocore_error", "map_client_error"]
+
+#: Every error code the ``s3vectors`` service model declares, and what it becomes.
+ERROR_CLASSES: Final[dict[str, type[VectorMemoryError]]] = {
+    "ValidationException": ValidationError,
+    "NotFoundException": NotFoundError,
+    "ConflictException": ConflictError,
+    "AccessDeniedException": AccessDeniedError,
+    "ServiceQuotaExceededException": QuotaExceededError,
+    "TooManyRequestsException": ThrottledError,
+    "ServiceUnavailableException": BackendUnavailableError,
+    "InternalServerException": BackendUnavailableError,
+    "RequestTimeoutException": BackendUnavailableError,
+    # The bucket's customer-managed KMS key cannot be used: only its owner can fix that.
+    "KmsDisabledException": AccessDeniedError,
+    "KmsInvalidKeyUsageException": AccessDeniedError,
+    "KmsInvalidStateException": AccessDeniedError,
+    "KmsNotFoundException": NotFoundError,
+}
+
+#: Codes worth another attempt: the request was not applied and may succeed later.
+RETRYABLE_CODES: Final = frozenset(
+    {"TooManyRequestsException", "ServiceUnavailableException", "InternalServerException", "RequestTimeoutException"}
+)
+
+#: For codes the table does not know (a proxy's error page, a future error): by HTTP status.
+_BY_STATUS: Final[dict[int, type[VectorMemoryError]]] = {
+    400: ValidationError,
+    402: QuotaExceededError,
+    403: AccessDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    429: ThrottledError,
+}
+
+_HINTS: Final = {
+    "AccessDeniedException": " (check the credentials' IAM policy for this bucket and index)",
+    "TooManyRequestsException": " (S3 Vectors allows about 1,000 writes or 2,500 vectors per second per index)",
+    "KmsDisabledException": " (the bucket's KMS key is disabled)",
+    "KmsInvalidStateException": " (the bucket's KMS key is pending deletion or import)",
+    "KmsInvalidKeyUsageException": " (the bucket's KMS key cannot be used for encryption)",
+}
+
+
+def error_code(exc: Any) -> str:
+    """The error code of a botocore ``ClientError``."""
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def map_client_error(exc: Any, operation: str) -> VectorMemoryError:
+    """The project exception for a botocore ``ClientError``; callers ``raise ... from exc``.
+
+    An unknown code still maps by HTTP status (404 is ``NotFoundError``, 429
+    ``ThrottledError``, any 5xx ``BackendUnavailableError``, ...), so nothing escapes
+    as a raw ``ClientError``.
+    """
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    message = str(error.get("Message") or exc)
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    text = f"S3 Vectors {operation}: {message}{_HINTS.get(code, '')}"
+    cls = ERROR_CLASSES.get(code)
+    if cls is None:
+        cls = _BY_STATUS.get(status, BackendUnavailableError if status >= 500 or status == 0 else VectorMemoryError)
+        text = f"S3 Vectors {operation} failed with {code or 'an unknown error'} (HTTP {status}): {message[:300]}"
+    if cls is ValidationError:
+        fields = exc.response.get("fieldList") or []
+        field = fields[0].get("path") if fields and isinstance(fields[0], dict) else None
+        return ValidationError(text, field=field)
+    return cls(text)
+
+
+def map_botocore_error(exc: Exception, operation: str) -> VectorMemoryError | None:
+    """The project exception for a botocore error that is not a ``ClientError``, if known.
+
+    Connection failures and timeouts are retryable (``BackendUnavailableError``); missing
+    credentials or region are configuration mistakes with a message saying what to set.
+    """
+    from botocore import exceptions as bx
+
+    if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
+        return AccessDeniedError(
+            f"S3 Vectors {operation}: no AWS credentials found "
+            "(set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or pass a boto3 session)"
+        )
+    if isinstance(exc, bx.NoRegionError):
+        return ValidationError(
+            f"S3 Vectors {operation}: no AWS region configured (set AWS_REGION or pass region_name=)", field="region"
+        )
+    if isinstance(exc, bx.ParamValidationError):
+        return ValidationError(f"S3 Vectors {operation}: {exc}")
+    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionError | bx.HTTPClientError):
+        return BackendUnavailableError(f"S3 Vectors {operation}: cannot reach the endpoint: {exc}")
+    return None
