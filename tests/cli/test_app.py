@@ -111,7 +111,14 @@ def test_store_errors_exit_1_without_traceback(run: Run, tmp_path: Path) -> None
 
 def test_init_creates_the_index_and_reports_the_embedder(run: Run, store: Path) -> None:
     info = as_json(run("init", "--json"))
-    assert info == {"store": str(store), "index": "memories", "embedder": info["embedder"], "dimension": 384}
+    assert info == {
+        "store": str(store),
+        "index": "memories",
+        "embedder": info["embedder"],
+        "dimension": 384,
+        "non-filterable": "content, context, created_at_iso",
+        "text search": "yes",
+    }
     assert "MiniLM" in info["embedder"]
     assert any(store.iterdir())
     assert "dimension" in run("init").stdout  # idempotent

@@ -13,6 +13,7 @@ from typing import Any
 import click
 from rich.text import Text
 
+from ..backends import S3VectorsBackend, TextSearchBackend
 from ..core import Memory, Scope
 from ..memory import NewMemory
 from ._app import AppContext, cli, pass_app
@@ -23,25 +24,41 @@ __all__ = ["context", "init", "list_memories", "recall", "remember", "stats"]
 
 
 @cli.command()
+@click.option(
+    "--create-bucket/--no-create-bucket",
+    default=True,
+    show_default=True,
+    help="With --backend s3vectors: create the vector bucket if it does not exist.",
+)
 @json_option
 @pass_app
-def init(app: AppContext, as_json: bool) -> None:
+def init(app: AppContext, create_bucket: bool, as_json: bool) -> None:
     """Create the store and its index; show the embedder.
 
     Optional (the first remember does the same); useful to fail early on a
-    read-only path or a store built with another embedder.
+    read-only path or a store built with another embedder. On S3 Vectors it
+    creates the bucket (unless --no-create-bucket) and the index with the text
+    fields (content, context, created_at_iso) non-filterable, so the 2 KB
+    filterable budget is never spent on text, and full-text searchable where
+    the bucket supports it (ENHANCED mode).
 
     \b
     Example:
         strands-memory --store ./memories init
+        strands-memory --backend s3vectors --bucket my-memories --region us-east-1 init
     """
     memory = app.memory
-    index = memory.ensure_index().name
+    backend = memory.backend
+    if create_bucket and isinstance(backend, S3VectorsBackend):
+        backend.create_bucket(exist_ok=True)
+    index = memory.ensure_index()
     info = {
-        "store": str(app.store_path),
-        "index": index,
+        "store": app.location,
+        "index": index.name,
         "embedder": memory.embedder.name,
         "dimension": memory.embedder.dimension,
+        "non-filterable": ", ".join(sorted(index.non_filterable_keys)),
+        "text search": "yes" if _searchable(backend, index.name) else "no (recall is dense-only)",
     }
     if as_json:
         print_json(info)
@@ -316,3 +333,7 @@ def stats(app: AppContext, scope: Scope, as_json: bool) -> None:
     console = out_console()
     for table in stats_renderables(result):
         console.print(table)
+
+
+def _searchable(backend: object, index: str) -> bool:
+    return isinstance(backend, TextSearchBackend) and backend.supports_text_search(index)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -29,7 +30,10 @@ from ..core import Memory, MemoryType
 from ..embedders import Embedder
 from ..memory import NewMemory, VectorMemory
 
-__all__ = ["Check", "DemoReport", "run_demo"]
+__all__ = ["Check", "DemoReport", "Opener", "run_demo"]
+
+#: Opens the demo's store with the given embedder (``None``: the bundled model).
+Opener = Callable[[Embedder | None], VectorMemory]
 
 ALICE: Final = "alice"
 BOB: Final = "bob"
@@ -80,7 +84,7 @@ class Check:
 class DemoReport:
     """What the demo found; ``passed`` is what the command's exit code reflects."""
 
-    store: Path
+    store: Path | str
     checks: list[Check] = field(default_factory=list)
 
     @property
@@ -97,25 +101,39 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z']+", text.lower()))
 
 
-def run_demo(store: Path, *, console: Console, embedder: Embedder | None = None) -> DemoReport:
-    """Play the story in a fresh store at ``store``, printing a transcript to ``console``.
+def run_demo(
+    store: Path | str,
+    *,
+    console: Console,
+    embedder: Embedder | None = None,
+    open_memory: Opener | None = None,
+) -> DemoReport:
+    """Play the story in a fresh store, printing a transcript to ``console``.
 
     Args:
-        store: An empty directory for the embedded store.
+        store: An empty directory for the embedded store, or (with ``open_memory``)
+            a description of where the story is stored.
         console: Where the transcript goes.
         embedder: Defaults to the bundled offline model; injectable to share one
             loaded model between runs.
+        open_memory: Opens the store (given the embedder to use) on another backend,
+            e.g. an empty index on S3 Vectors; by default the embedded engine at ``store``.
 
     Returns:
         The checks and whether each held.
     """
+
+    def embedded(embedder: Embedder | None) -> VectorMemory:
+        return VectorMemory.open(store, embedder=embedder, default_source="demo")
+
+    opener = open_memory or embedded
     report = DemoReport(store)
     console.print(
         Panel(
             Text.assemble(
                 "Two users talk to an agent in two separate sessions. The agent remembers what it learns "
-                "per user, then recalls it later by meaning, not by keywords. Offline: embedded store, "
-                "bundled model.\n",
+                "per user, then recalls it later by meaning, not by keywords. "
+                + ("Offline: embedded store, bundled model.\n" if open_memory is None else "Bundled model.\n"),
                 ("store: ", "bold"),
                 str(store),
             ),
@@ -126,7 +144,7 @@ def run_demo(store: Path, *, console: Console, embedder: Embedder | None = None)
 
     # Session 1: the agent stores facts and events it learned about each user.
     console.rule("Session 1: the agent remembers")
-    memory = VectorMemory.open(store, embedder=embedder, default_source="demo")
+    memory = opener(embedder)
     keys: dict[str, list[str]] = {}
     stored: list[Memory] = []
     with memory:
@@ -143,7 +161,7 @@ def run_demo(store: Path, *, console: Console, embedder: Embedder | None = None)
 
     # Session 2: a new process opens the same store and recalls by meaning.
     console.rule("Session 2: a new session recalls by meaning (store reopened)")
-    with VectorMemory.open(store, embedder=embedder, default_source="demo") as memory:
+    with opener(embedder) as memory:
         for user, question, expected, label in _SESSION_2:
             started = time.perf_counter()
             found = memory.recall(question, user_id=user, top_k=3)

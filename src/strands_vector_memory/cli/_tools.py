@@ -7,8 +7,12 @@ are safe to run anywhere. The benchmark code is imported only when ``bench`` run
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import tempfile
+import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +20,11 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from ._app import cli
-from ._demo import run_demo
+from ..backends import S3VectorsBackend
+from ..core import NotFoundError
+from ..memory import BUCKET_ENV, SharedIndexLayout
+from ._app import AppContext, cli, pass_app
+from ._demo import DemoReport, run_demo
 from ._options import json_option
 from ._output import notice, out_console, print_json, staged_progress
 
@@ -36,19 +43,27 @@ _DEFAULT = click.core.ParameterSource.DEFAULT
 
 
 @cli.command()
-@click.option("--keep", is_flag=True, help="Keep the temporary store and print its path.")
-def demo(keep: bool) -> None:
+@click.option("--keep", is_flag=True, help="Keep the temporary store (or demo index) and print where it is.")
+@pass_app
+def demo(app: AppContext, keep: bool) -> None:
     """Run a short offline story that shows and checks the library.
 
     Two users, two sessions, recall by meaning, isolation, forgetting. Runs
     offline in a fresh temporary store (never the --store one) with the bundled
-    model, checks its own claims and exits 1 if any check fails.
+    model, checks its own claims and exits 1 if any check fails. With
+    --backend s3vectors it runs in a fresh index (demo-<random>) of the bucket
+    (default bucket: strands-memory-demo, created if missing), deleted afterwards.
 
     \b
     Example:
         strands-memory demo
         strands-memory demo --keep     # then: strands-memory --store <path> list
+        strands-memory serve &         # a local S3 Vectors endpoint, no AWS account
+        strands-memory --backend s3vectors --endpoint-url http://127.0.0.1:8333 demo
     """
+    if app.s3vectors is not None:
+        _s3vectors_demo(app, keep)
+        return
     workdir = Path(tempfile.mkdtemp(prefix="strands-memory-demo-"))
     store = workdir / "store"
     try:
@@ -58,9 +73,44 @@ def demo(keep: bool) -> None:
             notice(f"Kept the demo store: {store}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+    _verdict(report)
+
+
+def _verdict(report: DemoReport) -> None:
     failed = [check.name for check in report.checks if not check.passed]
     if failed:
         raise click.ClickException(f"{len(failed)} demo check(s) failed: " + "; ".join(failed))
+
+
+#: The bucket ``demo --backend s3vectors`` uses when none is named.
+DEMO_BUCKET = "strands-memory-demo"
+
+
+def _s3vectors_demo(app: AppContext, keep: bool) -> None:
+    """The demo in a fresh index of an S3 vector bucket, created if missing, deleted after."""
+    assert app.s3vectors is not None
+    target = replace(app.s3vectors, bucket=app.s3vectors.bucket or os.environ.get(BUCKET_ENV) or DEMO_BUCKET)
+    runner = AppContext(None, target)
+    layout = SharedIndexLayout(f"demo-{uuid.uuid4().hex[:8]}")
+    admin = runner.open_memory(layout=layout)
+    try:
+        if isinstance(admin.backend, S3VectorsBackend):
+            admin.backend.create_bucket(exist_ok=True)
+        where = f"{runner.location}, index {layout.index}"
+        report = run_demo(
+            where,
+            console=out_console(),
+            embedder=admin.embedder,
+            open_memory=lambda embedder: runner.open_memory(embedder=embedder, layout=layout),
+        )
+    finally:
+        if keep:
+            notice(f"Kept the demo index {layout.index!r} in {runner.location}")
+        else:
+            with contextlib.suppress(NotFoundError):
+                admin.backend.delete_index(layout.index)
+        admin.close()
+    _verdict(report)
 
 
 @cli.group(invoke_without_command=True, subcommand_metavar="[plugin [OPTIONS]]")

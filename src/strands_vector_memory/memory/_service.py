@@ -150,6 +150,46 @@ class VectorMemory:
         backend = EmbeddedBackend(path if path is not None else default_store_path())
         return cls(backend, embedder or MiniLMEmbedder(), layout=layout, **options)
 
+    @classmethod
+    def from_s3_vectors(
+        cls,
+        bucket: str | None = None,
+        *,
+        region: str | None = None,
+        embedder: Embedder | None = None,
+        endpoint_url: str | None = None,
+        session: Any = None,
+        client: Any = None,
+        config: Any = None,
+        layout: IndexLayout | None = None,
+        create_bucket: bool = False,
+        **options: Any,
+    ) -> VectorMemory:
+        """A memory on Amazon S3 Vectors (needs the ``aws`` extra: boto3).
+
+        ``bucket`` defaults to ``$S3_VECTOR_BUCKET_NAME`` and ``region`` to ``$AWS_REGION``
+        (then boto3's own lookup); ``endpoint_url`` points at another endpoint such as
+        ``strands-memory serve``. Credentials come from ``session`` or boto3's usual chain.
+        The embedder defaults to the bundled offline model, so a store written locally
+        can move to S3 Vectors unchanged; pass e.g. ``TitanEmbedder()`` for Bedrock.
+        ``create_bucket`` creates the vector bucket if it does not exist.
+        """
+        from ..backends import S3VectorsBackend
+        from ..embedders import MiniLMEmbedder
+        from ._paths import default_bucket
+
+        backend = S3VectorsBackend(
+            default_bucket(bucket),
+            client=client,
+            session=session,
+            region_name=region,
+            endpoint_url=endpoint_url,
+            config=config,
+        )
+        if create_bucket:
+            backend.create_bucket(exist_ok=True)
+        return cls(backend, embedder or MiniLMEmbedder(), layout=layout, **options)
+
     def __repr__(self) -> str:
         return f"VectorMemory(backend={self.backend!r}, embedder={self.embedder.name!r}, layout={self.layout!r})"
 
