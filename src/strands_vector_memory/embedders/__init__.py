@@ -1,13 +1,24 @@
-"""Embedders: the contract, the bundled offline default and a caching wrapper.
+"""Embedders: the contract, the bundled offline default, Bedrock models and a cache.
 
 ``MiniLMEmbedder`` is the default because it needs no network, no credentials and
-no torch; any object satisfying :class:`Embedder` (e.g. a Bedrock client) can be
-used instead, optionally wrapped in :class:`CachedEmbedder`.
+no torch; :class:`TitanEmbedder` and :class:`NovaEmbedder` call Amazon Bedrock
+(``pip install 'strands-vector-memory[aws]'``; boto3 is imported only when one is
+constructed). Any object satisfying :class:`Embedder` can be used instead,
+optionally wrapped in :class:`CachedEmbedder`.
 """
 
+from ._bedrock_models import NovaEmbedder, TitanEmbedder
 from ._cache import CachedEmbedder, CacheInfo
 from ._minilm import MiniLMEmbedder
 from ._protocol import Embedder
 from ._tokens import TokenCounter
 
-__all__ = ["CacheInfo", "CachedEmbedder", "Embedder", "MiniLMEmbedder", "TokenCounter"]
+__all__ = [
+    "CacheInfo",
+    "CachedEmbedder",
+    "Embedder",
+    "MiniLMEmbedder",
+    "NovaEmbedder",
+    "TitanEmbedder",
+    "TokenCounter",
+]

@@ -1,7 +1,8 @@
 """The embedder contract: text in, unit float32 vectors out.
 
-Why documents and queries are separate: asymmetric models (e.g. Bedrock Titan with
-``embeddingTypes`` or instruction-tuned models) embed the two differently. Symmetric
+Why documents and queries are separate: asymmetric models (e.g. Amazon Nova
+embeddings, with an index and a retrieval purpose, or instruction-tuned models) embed
+the two differently. Symmetric
 models such as all-MiniLM-L6-v2 simply run the same path for both.
 """
 
