@@ -40,6 +40,7 @@ def test_the_expected_commands_exist() -> None:
         "list",
         "recall",
         "remember",
+        "serve",
         "stats",
     ]
 
