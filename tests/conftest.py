@@ -36,3 +36,22 @@ def memory(tmp_path: Path, embedder: MiniLMEmbedder, clock: Clock) -> Iterator[V
     """A fresh VectorMemory on a real embedded store in a temporary directory."""
     with VectorMemory(EmbeddedBackend(tmp_path / "store"), embedder, clock=clock) as vm:
         yield vm
+
+
+@pytest.fixture(scope="session")
+def s3vectors_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``strands-memory serve`` endpoint on a free loopback port, for the whole session.
+
+    Tests share it but never a bucket: each makes its own (``unique_bucket``).
+    """
+    from strands_vector_memory.server import LocalEndpoint
+
+    with LocalEndpoint(tmp_path_factory.mktemp("s3vectors-endpoint")) as endpoint:
+        yield endpoint.url
+
+
+def unique_bucket(prefix: str = "t") -> str:
+    """A fresh bucket name, so tests sharing one endpoint never see each other's data."""
+    import uuid
+
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"

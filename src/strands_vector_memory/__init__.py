@@ -1,11 +1,21 @@
 """Long-term semantic memory for LLM agents, shaped like Amazon S3 Vectors.
 
 The public surface: one service (:class:`VectorMemory`), its scoping and result types,
-the backend and embedder contracts with their default implementations, and the one
-exception tree. Everything else lives in private modules.
+the backend and embedder contracts with their implementations (embedded and Amazon S3
+Vectors; the bundled offline model and Amazon Bedrock), and the one exception tree.
+boto3 is imported only when an AWS-backed object is built. Everything else lives in private modules.
 """
 
-from .backends import EmbeddedBackend, IndexInfo, QueryMatch, TextMatch, TextSearchBackend, VectorBackend, VectorPage
+from .backends import (
+    EmbeddedBackend,
+    IndexInfo,
+    QueryMatch,
+    S3VectorsBackend,
+    TextMatch,
+    TextSearchBackend,
+    VectorBackend,
+    VectorPage,
+)
 from .core import (
     AccessDeniedError,
     BackendUnavailableError,
@@ -23,7 +33,7 @@ from .core import (
     ValidationError,
     VectorMemoryError,
 )
-from .embedders import Embedder, MiniLMEmbedder
+from .embedders import Embedder, MiniLMEmbedder, NovaEmbedder, TitanEmbedder
 from .memory import (
     Fusion,
     IndexLayout,
@@ -59,16 +69,19 @@ __all__ = [
     "MiniLMEmbedder",
     "NewMemory",
     "NotFoundError",
+    "NovaEmbedder",
     "QueryMatch",
     "QuotaExceededError",
     "Ranking",
     "RetrievalMode",
     "RetryableError",
+    "S3VectorsBackend",
     "Scope",
     "SharedIndexLayout",
     "TextMatch",
     "TextSearchBackend",
     "ThrottledError",
+    "TitanEmbedder",
     "ValidationError",
     "VectorBackend",
     "VectorMemory",

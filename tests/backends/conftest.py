@@ -27,8 +27,24 @@ def _embedded(request: pytest.FixtureRequest, path: Path) -> VectorBackend:
     return EmbeddedBackend(path / "bucket")
 
 
+def _s3vectors_over_http(request: pytest.FixtureRequest, path: Path) -> VectorBackend:
+    """``S3VectorsBackend`` on a fresh bucket of a real local endpoint, over real HTTP."""
+    import boto3
+
+    from strands_vector_memory.backends import S3VectorsBackend
+
+    from ..conftest import unique_bucket
+
+    url = request.getfixturevalue("s3vectors_endpoint")
+    session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
+    backend = S3VectorsBackend(unique_bucket(), session=session, endpoint_url=url)
+    backend.create_bucket(exist_ok=False)
+    return backend
+
+
 BACKEND_FACTORIES: list[Any] = [
     pytest.param(_embedded, id="embedded"),
+    pytest.param(_s3vectors_over_http, id="s3vectors-http"),
 ]
 
 

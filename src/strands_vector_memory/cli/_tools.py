@@ -38,6 +38,8 @@ _STAGES = {
     "recall": "Service: recall()",
     "prefill": "Plugin: filling the store",
     "turns": "Plugin: agent turns",
+    "s3-import": "S3 Vectors: importing",
+    "s3-query": "S3 Vectors: raw boto3 vs backend",
 }
 _DEFAULT = click.core.ParameterSource.DEFAULT
 
@@ -113,7 +115,7 @@ def _s3vectors_demo(app: AppContext, keep: bool) -> None:
     _verdict(report)
 
 
-@cli.group(invoke_without_command=True, subcommand_metavar="[plugin [OPTIONS]]")
+@cli.group(invoke_without_command=True, subcommand_metavar="[plugin|s3vectors [OPTIONS]]")
 @click.option("--n", "n", type=click.IntRange(min=10), default=100_000, show_default=True, help="Records to insert.")
 @click.option("--dim", type=click.IntRange(1, 4096), default=384, show_default=True, help="Vector dimension.")
 @click.option(
@@ -148,7 +150,8 @@ def bench(
     recall (top 5) with the bundled embedder on a small fresh store. Everything
     runs in temporary directories. Progress goes to stderr.
 
-    `bench plugin` instead times what the Strands MemoryPlugin adds to an agent turn.
+    `bench plugin` instead times what the Strands MemoryPlugin adds to an agent turn;
+    `bench s3vectors` what S3VectorsBackend adds to raw boto3 calls.
 
     \b
     Example:
@@ -156,11 +159,14 @@ def bench(
         strands-memory bench --n 10000 --queries 50 --json
         strands-memory bench --n 2000 --dim 32 --skip-service --json | jq .recall_at_10
         strands-memory bench plugin --turns 200
+        strands-memory bench s3vectors
     """
     if ctx.invoked_subcommand is not None:
         given = [p.opts[0] for p in ctx.command.params if ctx.get_parameter_source(p.name or "") is not _DEFAULT]
         if given:
-            raise click.UsageError(f"{', '.join(given)}: an option of `bench` itself, not of `bench plugin`")
+            raise click.UsageError(
+                f"{', '.join(given)}: an option of `bench` itself, not of `bench {ctx.invoked_subcommand}`"
+            )
         return
     from ..bench import run_engine_bench
     from ..bench._service import run_service_bench
@@ -218,12 +224,65 @@ def bench_plugin(turns: int, prefill: int, as_json: bool) -> None:
     out_console().print(_numbers_table({}, {}, plugin=result))
 
 
-def _numbers_table(engine: dict[str, Any], service: dict[str, Any], plugin: dict[str, Any] | None = None) -> Table:
+@bench.command("s3vectors", short_help="Time what S3VectorsBackend adds to raw boto3 calls.")
+@click.option("--n", "n", type=click.IntRange(min=10), default=5_000, show_default=True, help="Vectors to import.")
+@click.option("--dim", type=click.IntRange(1, 4096), default=384, show_default=True, help="Vector dimension.")
+@click.option(
+    "--queries", type=click.IntRange(min=1), default=300, show_default=True, help="Measured queries of each side."
+)
+@click.option(
+    "--against",
+    "endpoint_url",
+    default=None,
+    metavar="URL",
+    help="Measure against this endpoint instead of a fresh local `serve` (writes a throwaway index).",
+)
+@json_option
+def bench_s3vectors(n: int, dim: int, queries: int, endpoint_url: str | None, as_json: bool) -> None:
+    """Time S3VectorsBackend.query_vectors against the same raw boto3 call.
+
+    Imports N vectors into a throwaway index, then alternates the same QueryVectors
+    request (top 10, a user filter, metadata and distances) made with the raw boto3
+    client and through the backend, on one client and one endpoint: a fresh local
+    `strands-memory serve` unless --against names another. overhead_ratio_p50 is
+    the backend's client-side cost (target <= 1.1). Needs the aws and serve extras.
+
+    \b
+    Example:
+        strands-memory bench s3vectors
+        strands-memory bench s3vectors --queries 1000 --json | jq .overhead_ratio_p50
+    """
+    from ..bench._s3vectors import run_s3vectors_bench
+
+    with staged_progress(_STAGES) as on_progress:
+        try:
+            result = run_s3vectors_bench(
+                n=n, dim=dim, queries=queries, endpoint_url=endpoint_url, progress=on_progress
+            ).to_dict()
+        except ImportError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if as_json:
+        print_json(result)
+        return
+    out_console().print(_numbers_table({}, {}, s3vectors=result))
+
+
+def _numbers_table(
+    engine: dict[str, Any],
+    service: dict[str, Any],
+    plugin: dict[str, Any] | None = None,
+    s3vectors: dict[str, Any] | None = None,
+) -> Table:
     """Every number, engine first; a generic table so new fields show up without CLI changes."""
     table = Table(title="Benchmark", title_justify="left", header_style="bold")
     table.add_column("measure")
     table.add_column("value", justify="right", style="cyan")
-    sections = (("engine", engine), ("service (bundled embedder)", service), ("Strands MemoryPlugin", plugin or {}))
+    sections = (
+        ("engine", engine),
+        ("service (bundled embedder)", service),
+        ("Strands MemoryPlugin", plugin or {}),
+        ("S3VectorsBackend vs raw boto3", s3vectors or {}),
+    )
     for section, values in sections:
         if not values:
             continue

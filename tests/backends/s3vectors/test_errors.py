@@ -110,7 +110,17 @@ def test_validation_field_comes_from_the_field_list() -> None:
     exc = client_error("ValidationException", 400, fieldList=[{"path": "vectors[0].key", "message": "too long"}])
     error = map_client_error(exc, "PutVectors")
     assert isinstance(error, ValidationError)
-    assert error.field == "vectors[0].key"
+    assert error.field == "records[0].key"  # the contract's name for the argument
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [("nextToken", "next_token"), ("topK", "top_k"), ("vectors[2].metadata", "records[2].metadata"), ("keys", "keys")],
+)
+def test_wire_field_paths_become_contract_argument_names(path: str, field: str) -> None:
+    exc = client_error("ValidationException", 400, fieldList=[{"path": path, "message": "bad"}])
+    error = map_client_error(exc, "ListVectors")
+    assert isinstance(error, ValidationError) and error.field == field
 
 
 @pytest.mark.parametrize(

@@ -293,6 +293,10 @@ class S3VectorsBackend:
         if segment_count is not None:
             params.update(segmentCount=segments, segmentIndex=segment)
         if next_token is not None:
+            if not isinstance(next_token, str) or not next_token:
+                raise ValidationError(
+                    f"next_token must be a string token from a previous page, got {next_token!r}", field="next_token"
+                )
             params["nextToken"] = next_token
         response = self._on_index(index, "ListVectors", **params)
         records = [

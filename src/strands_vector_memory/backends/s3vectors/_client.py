@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ...core import ValidationError
+
 __all__ = ["default_config", "make_client", "resolve_region", "supports_text_search", "user_agent"]
 
 
@@ -67,12 +69,14 @@ def make_client(session: Any, region_name: str | None, endpoint_url: str | None,
     """An ``s3vectors`` client from ``session`` (or a new boto3 session)."""
     boto3 = _require_boto3()
     session = session if session is not None else boto3.session.Session()
-    return session.client(
-        "s3vectors",
-        region_name=resolve_region(region_name) or session.region_name,
-        endpoint_url=endpoint_url,
-        config=default_config(config),
-    )
+    region = resolve_region(region_name) or session.region_name
+    if not region:
+        raise ValidationError(
+            "no AWS region for S3 Vectors: set AWS_REGION, pass region_name= (CLI: --region), "
+            "or configure one in the AWS profile",
+            field="region",
+        )
+    return session.client("s3vectors", region_name=region, endpoint_url=endpoint_url, config=default_config(config))
 
 
 def supports_text_search(client: Any) -> bool:

@@ -8,6 +8,7 @@ a test instead of leaking a raw ``ClientError`` to users.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final
 
 from ...core import (
@@ -88,9 +89,15 @@ def map_client_error(exc: Any, operation: str) -> VectorMemoryError:
         text = f"S3 Vectors {operation} failed with {code or 'an unknown error'} (HTTP {status}): {message[:300]}"
     if cls is ValidationError:
         fields = exc.response.get("fieldList") or []
-        field = fields[0].get("path") if fields and isinstance(fields[0], dict) else None
-        return ValidationError(text, field=field)
+        path = fields[0].get("path") if fields and isinstance(fields[0], dict) else None
+        return ValidationError(text, field=_contract_field(path) if isinstance(path, str) else None)
     return cls(text)
+
+
+def _contract_field(path: str) -> str:
+    """A wire field path in the backend contract's names: ``nextToken`` -> ``next_token``."""
+    snake = re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), path)
+    return re.sub(r"^vectors(?=\[|$)", "records", snake)
 
 
 def map_botocore_error(exc: Exception, operation: str) -> VectorMemoryError | None:
