@@ -13,6 +13,7 @@ when the session ends or goes idle.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import threading
@@ -61,12 +62,22 @@ class _Turn:
 
 
 def _default_outbox_path(memory: VectorMemory) -> Path:
+    """Beside the embedded store; for a remote store, one file per bucket and endpoint.
+
+    Jobs do not name their store, so two stores must never share an outbox: a worker
+    would write one store's turns into the other.
+    """
     store = getattr(memory.backend, "path", None)
     if isinstance(store, Path):
         return store / "outbox.sqlite3"
     from ..memory._paths import default_store_path
 
-    return Path(default_store_path()) / "outbox.sqlite3"
+    bucket = getattr(memory.backend, "bucket", None)
+    if not isinstance(bucket, str):
+        return Path(default_store_path()) / "outbox.sqlite3"
+    endpoint = str(getattr(getattr(getattr(memory.backend, "client", None), "meta", None), "endpoint_url", ""))
+    digest = hashlib.sha256(endpoint.encode()).hexdigest()[:12]
+    return Path(default_store_path()) / "outboxes" / f"{bucket}-{digest}.sqlite3"
 
 
 class MemoryPlugin(Plugin):
