@@ -65,7 +65,7 @@ def init(app: AppContext, create_bucket: bool, as_json: bool) -> None:
         return
     console = out_console()
     for name, value in info.items():
-        console.print(Text.assemble((f"{name:<10}", "bold"), str(value)))
+        console.print(Text.assemble((f"{name:<15}", "bold"), str(value)))
 
 
 @cli.command()
