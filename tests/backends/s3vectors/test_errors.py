@@ -154,3 +154,12 @@ def test_an_unreachable_endpoint_is_backend_unavailable_after_retries() -> None:
         backend.query_vectors(INDEX, np.ones(4), top_k=1)
     assert len(sleeps) == 2
     backend.close()
+
+
+def test_the_local_endpoint_and_the_backend_agree_on_every_code() -> None:
+    """What ``strands-memory serve`` sends for an exception comes back as that exception."""
+    from strands_vector_memory.server._errors import ERROR_TYPES
+
+    for cls, (code, status) in ERROR_TYPES.items():
+        assert issubclass(ERROR_CLASSES[code], cls), (cls, code)
+        assert STATUS[code] == status
