@@ -6,19 +6,17 @@ to an agent waiting on a memory write), so throughput comes from concurrent call
 capped so one big ``embed_documents`` cannot flood the account's requests-per-minute
 quota. Why retries above botocore's own: botocore (adaptive mode) rides out a blip in
 about a second; throttling on a shared quota or a model that is still loading lasts
-longer, so this layer waits longer between rounds, with full jitter so many workers do
-not retry in lockstep. Why a table of error codes: a test checks that every error the
-installed ``bedrock-runtime`` service model declares for InvokeModel has a row, so a
-new botocore release that adds one fails a test instead of leaking a raw ``ClientError``.
+longer, so the shared AWS retry loop (``_aws``, also the S3 Vectors backend's) waits
+longer between rounds, with full jitter so many workers do not retry in lockstep. Why
+a table of error codes: a test checks that every error the installed
+``bedrock-runtime`` service model declares for InvokeModel has a row, so a new botocore
+release that adds one fails a test instead of leaking a raw ``ClientError``.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import os
-import random
-import threading
+import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,11 +25,13 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
+from .._aws import RetryPolicy, call_with_retries, class_for_status, map_botocore_error, resolve_region, with_user_agent
 from ..core import (
     AccessDeniedError,
     BackendUnavailableError,
     NotFoundError,
     QuotaExceededError,
+    RetryableError,
     ThrottledError,
     ValidationError,
     VectorMemoryError,
@@ -40,7 +40,6 @@ from ._cache import check_texts
 
 __all__ = ["ERROR_CLASSES", "RETRYABLE_CODES", "BedrockEmbedder", "clip_text", "map_client_error"]
 
-_log = logging.getLogger("strands_vector_memory.embedders.bedrock")
 _JSON: Final = "application/json"
 _INSTALL_HINT: Final = "pip install 'strands-vector-memory[aws]'"
 
@@ -96,7 +95,7 @@ def clip_text(text: str, limit: int) -> str:
     return encoded[: 2 * limit].decode("utf-16-le", errors="ignore")
 
 
-def map_client_error(exc: Any, model_id: str, attempts: int = 1) -> VectorMemoryError:
+def map_client_error(exc: Any, model_id: str) -> VectorMemoryError:
     """The project exception for a bedrock-runtime ``ClientError``; callers ``raise ... from exc``.
 
     An unknown code still maps by HTTP status, so nothing escapes as a raw ``ClientError``.
@@ -105,19 +104,17 @@ def map_client_error(exc: Any, model_id: str, attempts: int = 1) -> VectorMemory
     code = str(error.get("Code", ""))
     message = str(error.get("Message") or exc)
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-    cls = ERROR_CLASSES.get(code) or _class_for_status(status)
-    text = f"Bedrock {model_id}: {code or 'unknown error'} (HTTP {status}): {message}{_HINTS.get(code, '')}"
-    if attempts > 1:
-        text += f" (gave up after {attempts} attempts)"
-    return cls(text)
+    cls = ERROR_CLASSES.get(code) or class_for_status(status)
+    return cls(f"Bedrock {model_id}: {code or 'unknown error'} (HTTP {status}): {message}{_HINTS.get(code, '')}")
 
 
-def _class_for_status(status: int) -> type[VectorMemoryError]:
-    if status == 429:
-        return ThrottledError
-    if status >= 500 or status == 0:
-        return BackendUnavailableError
-    return {400: ValidationError, 403: AccessDeniedError, 404: NotFoundError}.get(status, VectorMemoryError)
+def _retryable(exc: VectorMemoryError) -> bool:
+    """Retry the codes in ``RETRYABLE_CODES`` and connection failures; not a model error (also 5xx)."""
+    cause = exc.__cause__
+    response = getattr(cause, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", "")) in RETRYABLE_CODES
+    return isinstance(exc, RetryableError)
 
 
 def _make_client(client: Any, session: Any, region_name: str | None, config: Any, max_concurrency: int) -> Any:
@@ -132,8 +129,6 @@ def _make_client(client: Any, session: Any, region_name: str | None, config: Any
         if session is not None or region_name is not None or config is not None:
             raise ValidationError("pass either client= or session=/region_name=/config=, not both", field="client")
         return client
-    from .. import __version__  # here, not at module level: the package root imports this package
-
     merged = Config(
         retries={"mode": "adaptive", "max_attempts": 3},
         connect_timeout=5,
@@ -144,14 +139,10 @@ def _make_client(client: Any, session: Any, region_name: str | None, config: Any
         merged = merged.merge(config)  # the caller's explicit options win
     if (merged.max_pool_connections or 0) < max_concurrency:
         merged = merged.merge(Config(max_pool_connections=max_concurrency))  # else calls queue for a connection
-    ours = f"strands-vector-memory/{__version__}"
-    theirs = merged.user_agent_extra or ""
-    if ours not in theirs:
-        merged = merged.merge(Config(user_agent_extra=f"{theirs} {ours}".strip()))
     try:
-        # botocore reads AWS_DEFAULT_REGION but not AWS_REGION, which most AWS tooling sets.
-        region = region_name or os.environ.get("AWS_REGION") or None
-        return (session or boto3.session.Session()).client("bedrock-runtime", region_name=region, config=merged)
+        return (session or boto3.session.Session()).client(
+            "bedrock-runtime", region_name=resolve_region(region_name), config=with_user_agent(merged)
+        )
     except NoRegionError as exc:
         raise ValidationError(
             "no AWS region configured: pass region_name= or set AWS_REGION", field="region_name"
@@ -169,7 +160,7 @@ class BedrockEmbedder:
     """What every Bedrock embedder shares; subclasses say how a body is built and read.
 
     Thread-safe: a botocore client may be shared across threads, and nothing else
-    here is mutated after construction (the jitter ``Random`` is guarded by a lock).
+    here is mutated after construction.
     """
 
     #: Longest text sent, in UTF-16 code units; longer texts are clipped first.
@@ -241,19 +232,12 @@ class BedrockEmbedder:
         self._model_id = model_id
         self._dimension = dimension
         self._max_concurrency = max_concurrency
-        self._max_attempts = max_attempts
-        self._base_delay = float(base_delay)
-        self._max_delay = float(max_delay)
+        # No deadline beyond the attempts: a long text in a busy quota is still worth the wait.
+        self._retry = RetryPolicy(
+            max_attempts=max_attempts, base_delay=float(base_delay), max_delay=float(max_delay), deadline=math.inf
+        )
         self._sleep = sleep
-        self._rng = random.Random()
-        self._rng_lock = threading.Lock()
         self._client = _make_client(client, session, region_name, config, max_concurrency)
-        from botocore import exceptions as bx
-
-        self._client_error: type[Exception] = bx.ClientError
-        # Connection failures, timeouts and a body cut off mid-read: the text was not embedded.
-        self._transient: tuple[type[Exception], ...] = (bx.ConnectionError, bx.HTTPClientError)
-        self._no_credentials: tuple[type[Exception], ...] = (bx.NoCredentialsError, bx.PartialCredentialsError)
 
     @property
     def name(self) -> str:
@@ -366,36 +350,25 @@ class BedrockEmbedder:
 
     def _invoke(self, body: bytes) -> Any:
         """One InvokeModel with retries; returns the decoded JSON response body."""
-        attempt = 0
-        while True:
-            attempt += 1
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        what = f"Bedrock {self._model_id}"
+
+        def once() -> bytes:
             try:
                 response = self._client.invoke_model(modelId=self._model_id, body=body, contentType=_JSON, accept=_JSON)
-                data = response["body"].read()
-            except self._client_error as exc:
-                code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-                if code not in RETRYABLE_CODES or attempt >= self._max_attempts:
-                    raise map_client_error(exc, self._model_id, attempt) from exc
-                reason = code
-            except self._transient as exc:
-                if attempt >= self._max_attempts:
-                    raise BackendUnavailableError(
-                        f"Bedrock {self._model_id}: cannot reach the endpoint: {exc} (gave up after {attempt} attempts)"
-                    ) from exc
-                reason = type(exc).__name__
-            except self._no_credentials as exc:
-                raise AccessDeniedError(
-                    f"Bedrock {self._model_id}: no AWS credentials found "
-                    "(set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or pass a boto3 session)"
-                ) from exc
-            else:
-                try:
-                    return json.loads(data)
-                except ValueError as exc:
-                    raise BackendUnavailableError(f"Bedrock {self._model_id} returned a body that is not JSON") from exc
-            with self._rng_lock:  # full jitter: uniform in [0, min(max_delay, base_delay * 2**n)]
-                wait = self._rng.uniform(0.0, min(self._max_delay, self._base_delay * 2.0 ** min(attempt - 1, 60)))
-            _log.debug(
-                "model_id=<%s>, attempt=<%d>, wait=<%.3f> | retrying after %s", self._model_id, attempt, wait, reason
-            )
-            self._sleep(wait)
+                data: bytes = response["body"].read()  # a body cut off mid-read is a retryable HTTPClientError
+                return data
+            except ClientError as exc:
+                raise map_client_error(exc, self._model_id) from exc
+            except BotoCoreError as exc:
+                mapped = map_botocore_error(exc, what)
+                if mapped is None:
+                    raise
+                raise mapped from exc
+
+        data = call_with_retries(once, policy=self._retry, operation=what, sleep=self._sleep, retry_if=_retryable)
+        try:
+            return json.loads(data)
+        except ValueError as exc:
+            raise BackendUnavailableError(f"{what} returned a body that is not JSON") from exc

@@ -9,13 +9,9 @@ from botocore import exceptions as bx
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from strands_vector_memory._aws import map_botocore_error
 from strands_vector_memory.backends import RetryPolicy, S3VectorsBackend
-from strands_vector_memory.backends.s3vectors._errors import (
-    ERROR_CLASSES,
-    RETRYABLE_CODES,
-    map_botocore_error,
-    map_client_error,
-)
+from strands_vector_memory.backends.s3vectors._errors import ERROR_CLASSES, RETRYABLE_CODES, map_client_error
 from strands_vector_memory.core import (
     AccessDeniedError,
     BackendUnavailableError,
@@ -134,7 +130,7 @@ def test_wire_field_paths_become_contract_argument_names(path: str, field: str) 
     ],
 )
 def test_botocore_errors_map_with_a_hint(exc: Exception, expected: type[Exception], hint: str) -> None:
-    error = map_botocore_error(exc, "QueryVectors")
+    error = map_botocore_error(exc, "S3 Vectors QueryVectors")
     assert type(error) is expected
     assert hint in str(error)
 

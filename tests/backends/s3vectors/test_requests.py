@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 from botocore.stub import ANY
 
+from strands_vector_memory._aws import call_with_retries, user_agent
 from strands_vector_memory.backends import RetryPolicy, S3VectorsBackend
-from strands_vector_memory.backends.s3vectors._client import default_config, user_agent
+from strands_vector_memory.backends.s3vectors._client import default_config
 from strands_vector_memory.core import MemoryRecord, ThrottledError, ValidationError
 
-from .conftest import BUCKET, INDEX, Stubbed, make_client
+from .conftest import BUCKET, INDEX, Stubbed, index_description, make_client
 
 WHERE = {"vectorBucketName": BUCKET, "indexName": INDEX}
 
@@ -70,15 +71,10 @@ def test_text_search_off_creates_no_text_configuration() -> None:
                 "metadataConfiguration": {"nonFilterableMetadataKeys": ["content"]},
             },
         )
-        stub.add_response("get_index", {"index": {}} | _desc(), WHERE)
+        description = index_description(metric="euclidean", non_filterable=("content",), text_keys=())
+        stub.add_response("get_index", description, WHERE)
         backend.create_index(INDEX, dimension=4, distance_metric="euclidean", non_filterable_keys=["content"])
         assert not backend.supports_text_search(INDEX)
-
-
-def _desc() -> dict[str, object]:
-    from .conftest import index_description
-
-    return index_description(metric="euclidean", non_filterable=("content",), text_keys=())
 
 
 def test_throttled_puts_are_retried_with_jittered_backoff_until_acknowledged(stubbed: Stubbed) -> None:
@@ -111,8 +107,6 @@ def test_the_retry_deadline_bounds_the_total_wait() -> None:
         calls.append(now[0])
         now[0] += 4.0
         raise ThrottledError("slow down")
-
-    from strands_vector_memory.backends.s3vectors._retry import call_with_retries
 
     with pytest.raises(ThrottledError):
         call_with_retries(

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from numpy.typing import ArrayLike
 
+from ..._aws import RetryPolicy, call_with_retries, map_botocore_error
 from ...core import BackendUnavailableError, ConflictError, DistanceMetric, MemoryRecord, NotFoundError, ValidationError
 from ...core._limits import validate_bucket_name, validate_index_name
 from .._checks import (
@@ -31,8 +32,7 @@ from .._checks import (
 )
 from .._contract import IndexInfo, QueryMatch, TextMatch, VectorPage
 from ._client import make_client, supports_text_search
-from ._errors import map_botocore_error, map_client_error
-from ._retry import RetryPolicy, call_with_retries
+from ._errors import map_client_error
 from ._wire import active_text_keys, index_info, query_match, record, split_by_size, text_match, to_wire
 
 __all__ = ["S3VectorsBackend"]
@@ -128,7 +128,7 @@ class S3VectorsBackend:
             except ClientError as exc:
                 raise map_client_error(exc, operation) from exc
             except BotoCoreError as exc:
-                mapped = map_botocore_error(exc, operation)
+                mapped = map_botocore_error(exc, f"S3 Vectors {operation}")
                 if mapped is None:
                     raise
                 raise mapped from exc

@@ -6,16 +6,12 @@ a client is built, so the embedded default never needs it.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from ..._aws import resolve_region, with_user_agent
 from ...core import ValidationError
 
-__all__ = ["default_config", "make_client", "resolve_region", "supports_text_search", "user_agent"]
-
-
-#: Environment variables that name the region, most specific first (AWS SDK convention).
-REGION_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION")
+__all__ = ["default_config", "make_client", "supports_text_search"]
 
 
 def _require_boto3() -> Any:
@@ -26,43 +22,17 @@ def _require_boto3() -> Any:
     return boto3
 
 
-def user_agent() -> str:
-    """The suffix every request's User-Agent carries, so AWS-side logs show who called."""
-    from ... import __version__
-
-    return f"strands-vector-memory/{__version__}"
-
-
 def default_config(config: Any = None) -> Any:
     """Adaptive retries, bounded timeouts and our user agent, with ``config`` merged over them."""
     from botocore.config import Config
 
-    agent = user_agent()
     base = Config(
         retries={"mode": "adaptive", "max_attempts": 4},
         connect_timeout=5,
         read_timeout=30,
         max_pool_connections=32,
-        user_agent_extra=agent,
     )
-    if config is None:
-        return base
-    merged = base.merge(config)
-    extra = getattr(config, "user_agent_extra", None)
-    if extra and agent not in extra:
-        merged = merged.merge(Config(user_agent_extra=f"{extra} {agent}"))
-    return merged
-
-
-def resolve_region(region_name: str | None) -> str | None:
-    """``region_name``, else ``$AWS_REGION``, else ``$AWS_DEFAULT_REGION`` (else boto3's own lookup)."""
-    if region_name:
-        return region_name
-    for name in REGION_ENV:
-        value = os.environ.get(name)
-        if value:
-            return value
-    return None
+    return with_user_agent(base if config is None else base.merge(config))
 
 
 def make_client(session: Any, region_name: str | None, endpoint_url: str | None, config: Any) -> Any:

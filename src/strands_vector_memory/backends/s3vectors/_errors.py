@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
+from ..._aws import class_for_status
 from ...core import (
     AccessDeniedError,
     BackendUnavailableError,
@@ -22,7 +23,7 @@ from ...core import (
     VectorMemoryError,
 )
 
-__all__ = ["ERROR_CLASSES", "RETRYABLE_CODES", "map_botocore_error", "map_client_error"]
+__all__ = ["ERROR_CLASSES", "RETRYABLE_CODES", "map_client_error"]
 
 #: Every error code the ``s3vectors`` service model declares, and what it becomes.
 ERROR_CLASSES: Final[dict[str, type[VectorMemoryError]]] = {
@@ -46,16 +47,6 @@ ERROR_CLASSES: Final[dict[str, type[VectorMemoryError]]] = {
 RETRYABLE_CODES: Final = frozenset(
     {"TooManyRequestsException", "ServiceUnavailableException", "InternalServerException", "RequestTimeoutException"}
 )
-
-#: For codes the table does not know (a proxy's error page, a future error): by HTTP status.
-_BY_STATUS: Final[dict[int, type[VectorMemoryError]]] = {
-    400: ValidationError,
-    402: QuotaExceededError,
-    403: AccessDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    429: ThrottledError,
-}
 
 _HINTS: Final = {
     "AccessDeniedException": " (check the credentials' IAM policy for this bucket and index)",
@@ -85,7 +76,7 @@ def map_client_error(exc: Any, operation: str) -> VectorMemoryError:
     text = f"S3 Vectors {operation}: {message}{_HINTS.get(code, '')}"
     cls = ERROR_CLASSES.get(code)
     if cls is None:
-        cls = _BY_STATUS.get(status, BackendUnavailableError if status >= 500 or status == 0 else VectorMemoryError)
+        cls = class_for_status(status)
         text = f"S3 Vectors {operation} failed with {code or 'an unknown error'} (HTTP {status}): {message[:300]}"
     if cls is ValidationError:
         fields = exc.response.get("fieldList") or []
@@ -98,27 +89,3 @@ def _contract_field(path: str) -> str:
     """A wire field path in the backend contract's names: ``nextToken`` -> ``next_token``."""
     snake = re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), path)
     return re.sub(r"^vectors(?=\[|$)", "records", snake)
-
-
-def map_botocore_error(exc: Exception, operation: str) -> VectorMemoryError | None:
-    """The project exception for a botocore error that is not a ``ClientError``, if known.
-
-    Connection failures and timeouts are retryable (``BackendUnavailableError``); missing
-    credentials or region are configuration mistakes with a message saying what to set.
-    """
-    from botocore import exceptions as bx
-
-    if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
-        return AccessDeniedError(
-            f"S3 Vectors {operation}: no AWS credentials found "
-            "(set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or pass a boto3 session)"
-        )
-    if isinstance(exc, bx.NoRegionError):
-        return ValidationError(
-            f"S3 Vectors {operation}: no AWS region configured (set AWS_REGION or pass region_name=)", field="region"
-        )
-    if isinstance(exc, bx.ParamValidationError):
-        return ValidationError(f"S3 Vectors {operation}: {exc}")
-    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionError | bx.HTTPClientError):
-        return BackendUnavailableError(f"S3 Vectors {operation}: cannot reach the endpoint: {exc}")
-    return None

@@ -19,6 +19,7 @@ from .._contract import IndexInfo, QueryMatch, TextMatch
 
 __all__ = [
     "MAX_REQUEST_BYTES",
+    "active_text_keys",
     "index_info",
     "query_match",
     "record",

@@ -1,12 +1,14 @@
-"""Retrying throttled and failing S3 Vectors calls with jittered exponential backoff.
+"""Retrying throttled and failing AWS calls with jittered exponential backoff.
 
-Why a layer above botocore's own retries: botocore (adaptive mode) retries each call
-a few times within about a second, which rides out a blip; a throttling storm on a
-busy index (about 2,500 vectors/s per index) can last longer. This layer waits longer
+One loop for every AWS face (S3 Vectors, Bedrock). Why a layer above botocore's own
+retries: botocore (adaptive mode) retries each call a few times within about a
+second, which rides out a blip; a throttling storm (an S3 Vectors index takes about
+2,500 vectors/s, a Bedrock model a per-minute quota) can last longer. This layer waits longer
 between rounds, with full jitter so many writers do not retry in lockstep, and gives up
 only after ``max_attempts`` rounds or ``deadline`` seconds, raising a ``RetryableError``:
 the caller then knows the write was not acknowledged. Every S3 Vectors write is an
-idempotent overwrite or delete by key, so repeating one is always safe.
+idempotent overwrite or delete by key, and an embedding call has no side effect, so
+repeating one is always safe.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ...core import RetryableError
+from ..core import RetryableError, VectorMemoryError
 
 __all__ = ["RetryPolicy", "call_with_retries"]
 
-_log = logging.getLogger("strands_vector_memory.backends.s3vectors")
+_log = logging.getLogger("strands_vector_memory.aws")
 
 T = TypeVar("T")
 
@@ -55,7 +57,8 @@ class RetryPolicy:
         return rng.uniform(0.0, min(self.max_delay, self.base_delay * (2**attempt)))
 
 
-NO_RETRIES = RetryPolicy(max_attempts=1)
+def _is_retryable(exc: VectorMemoryError) -> bool:
+    return isinstance(exc, RetryableError)
 
 
 def call_with_retries(
@@ -66,15 +69,23 @@ def call_with_retries(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     rng: random.Random | None = None,
+    retry_if: Callable[[VectorMemoryError], bool] = _is_retryable,
 ) -> T:
-    """Run ``call`` (which raises project errors), retrying ``RetryableError``s per ``policy``."""
+    """Run ``call`` (which raises project errors), retrying those ``retry_if`` accepts per ``policy``.
+
+    By default every ``RetryableError`` is retried; a service whose retryable codes are
+    narrower than that (Bedrock's ``ModelErrorException`` is a 5xx worth no retry) passes
+    its own test.
+    """
     rng = rng or random.Random()
     started = clock()
     attempt = 0
     while True:
         try:
             return call()
-        except RetryableError as exc:
+        except VectorMemoryError as exc:
+            if not retry_if(exc):
+                raise
             attempt += 1
             elapsed = clock() - started
             if attempt >= policy.max_attempts or elapsed >= policy.deadline:
