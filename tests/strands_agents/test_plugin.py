@@ -273,6 +273,28 @@ def test_turns_are_stored_as_their_own_memories(memory: VectorMemory, plugin: Me
     assert "Miso turned three" in memory_block(later.requests[1])
 
 
+@pytest.mark.parametrize("read_own_writes", [True, False])
+def test_the_next_conversation_sees_the_last_ones_turns_before_the_worker_runs(
+    memory: VectorMemory, tmp_path: Path, read_own_writes: bool
+) -> None:
+    plugin = MemoryPlugin(
+        memory, outbox=tmp_path / "outbox.sqlite3", idle_timeout=None, read_own_writes=read_own_writes
+    )
+    model = ScriptedModel(["Noted.", "ok"])
+    agent = make_agent(plugin, model, name="helper")
+    bob = make_agent(plugin, ScriptedModel(["hi"]), name="helper")
+    plugin.worker.stop()  # no background thread: only the recall itself can store the turns
+    agent("My cat Miso turned three today.", invocation_state=state(conversation="c1"))
+    bob("Bob here, I sail on weekends.", invocation_state=state(user="bob", conversation="b1"))
+    agent("How old is my cat?", invocation_state=state(conversation="c2"))
+    if read_own_writes:
+        assert "Miso turned three" in memory_block(model.requests[-1])
+        assert memory.list(user_id="bob").memories == []  # bob's turns are not alice's to wait for
+    else:
+        assert "<memories>" not in model.requests[-1].system_text()
+    plugin.close(timeout=5)
+
+
 def test_interleaved_users_on_threads_never_see_each_other(memory: VectorMemory, plugin: MemoryPlugin) -> None:
     for user in ("alice", "bob"):
         for i in range(5):

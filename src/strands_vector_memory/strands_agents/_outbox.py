@@ -418,12 +418,14 @@ class Outbox:
         limit: int = 16,
         due_only: bool = True,
         exclude: Collection[str] = (),
+        user: tuple[str | None, str] | None = None,
     ) -> list[Job]:
         """Lease up to ``limit`` pending jobs to this process, oldest first.
 
         A job leased by a process that has died (or whose lease ran out) is taken over,
         which is how a restart resumes the work a crash interrupted. Jobs whose ids are
-        in ``exclude`` are left alone (``flush`` tries each job once).
+        in ``exclude`` are left alone (``flush`` tries each job once); with ``user``
+        (tenant id, user id) only that user's jobs are taken.
         """
         if not kinds:
             return []
@@ -443,6 +445,9 @@ class Outbox:
                     break
                 if job_id in exclude:
                     continue
+                who = Identity.from_json(identity)
+                if user is not None and (who.tenant_id, who.user_id) != user:
+                    continue
                 if owner is not None and owner != self._owner and lease_until is not None and lease_until > now:
                     pid = int(str(owner).split(":", 1)[0])
                     alive = owner in _LIVE_OWNERS if pid == os.getpid() else _pid_alive(pid)
@@ -452,9 +457,7 @@ class Outbox:
                     "UPDATE jobs SET owner = ?, lease_until = ? WHERE id = ?",
                     (self._owner, now + self.lease_seconds, job_id),
                 )
-                claimed.append(
-                    Job(job_id, kind, Identity.from_json(identity), agent_name, json.loads(payload), int(attempts))
-                )
+                claimed.append(Job(job_id, kind, who, agent_name, json.loads(payload), int(attempts)))
         return claimed
 
     def complete(self, job: Job) -> None:

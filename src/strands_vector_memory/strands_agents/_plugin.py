@@ -31,7 +31,7 @@ from strands.plugins import Plugin
 from strands.tools.decorator import DecoratedFunctionTool
 
 from ..core import Field, ValidationError, VectorMemoryError
-from ..memory import VectorMemory
+from ..memory import SharedIndexLayout, VectorMemory
 from ._checks import check_number, message_text
 from ._hooks import on_event
 from ._identity import RECALL_SCOPE_DEFAULT, Identity, check_identifier, check_recall_parts
@@ -75,8 +75,13 @@ def _default_outbox_path(memory: VectorMemory) -> Path:
     bucket = getattr(memory.backend, "bucket", None)
     if not isinstance(bucket, str):
         return Path(default_store_path()) / "outbox.sqlite3"
-    endpoint = str(getattr(getattr(getattr(memory.backend, "client", None), "meta", None), "endpoint_url", ""))
-    digest = hashlib.sha256(endpoint.encode()).hexdigest()[:12]
+    endpoint = getattr(memory.backend, "endpoint_url", None) or getattr(
+        getattr(getattr(memory.backend, "client", None), "meta", None), "endpoint_url", ""
+    )
+    where = str(endpoint)
+    if repr(memory.layout) != repr(SharedIndexLayout()):  # e.g. per-tenant indexes of the same bucket
+        where += f"|{memory.layout!r}"
+    digest = hashlib.sha256(where.encode()).hexdigest()[:12]
     return Path(default_store_path()) / "outboxes" / f"{bucket}-{digest}.sqlite3"
 
 
@@ -114,6 +119,8 @@ class MemoryPlugin(Plugin):
         query_context_chars: How much of the previous message joins the recall query.
         max_message_chars: Longer messages are cut to this in the transcript.
         name: The plugin name (to attach two memory plugins to one agent).
+        read_own_writes: Before recalling, store this user's turns still waiting in the
+            outbox, so a new conversation sees what was said in the one just ended.
     """
 
     name = "strands-vector-memory"
@@ -138,6 +145,7 @@ class MemoryPlugin(Plugin):
         query_context_chars: int = 300,
         max_message_chars: int = 20_000,
         name: str | None = None,
+        read_own_writes: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not isinstance(memory, VectorMemory):
@@ -164,6 +172,7 @@ class MemoryPlugin(Plugin):
         if name is not None:
             self.name = name
         self.summary_model = summary_model
+        self.read_own_writes = bool(read_own_writes)
         self._clock = clock
         self.outbox = (
             outbox if isinstance(outbox, Outbox) else Outbox(outbox or _default_outbox_path(memory), clock=clock)
@@ -287,6 +296,8 @@ class MemoryPlugin(Plugin):
         return (current + "\n" + previous).strip() if previous else current
 
     def _recall_block(self, identity: Identity, query: str) -> str:
+        if self.read_own_writes:
+            self.worker.catch_up(identity)
         extra = None
         if not self.include_current_conversation:
             # This agent's own turns of this conversation are still in its history;

@@ -20,6 +20,7 @@ from ..core import MemoryType, ValidationError
 from ..memory import NewMemory, VectorMemory
 from ..memory._inputs import MAX_CONTENT_BYTES
 from ._fitting import fit_context, fit_text
+from ._identity import Identity
 from ._outbox import Job, JobKind, Outbox
 from ._summary import summarise
 
@@ -144,6 +145,30 @@ class MemoryWorker:
                     attempted.add(job.id)
                     self._process(job)
         return self.outbox.pending(kinds=kinds)
+
+    def catch_up(self, identity: Identity, timeout: float = 5.0) -> int:
+        """Store this user's due turn jobs now, so the recall about to run can see them.
+
+        Read-your-own-writes across conversations: what a user said a moment ago in an
+        ended conversation is recallable in the next one, even before the background
+        thread gets to it. Only jobs that are due run (a job backing off after a
+        failure does not make every turn wait), and summaries are left to the worker
+        (they need a model call). Returns how many jobs were stored.
+        """
+        deadline = time.monotonic() + timeout
+        attempted: set[str] = set()
+        stored = 0
+        while time.monotonic() < deadline:
+            with self._processing:
+                jobs = self.outbox.claim(
+                    kinds=("turns",), limit=16, exclude=attempted, user=(identity.tenant_id, identity.user_id)
+                )
+                if not jobs:
+                    break
+                for job in jobs:
+                    attempted.add(job.id)
+                    stored += self._process(job)
+        return stored
 
     def _process(self, job: Job) -> int:
         try:
