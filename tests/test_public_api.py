@@ -1,11 +1,23 @@
 import strands_vector_memory
-from strands_vector_memory import strands_agents
+from strands_vector_memory import compat, strands_agents, tenancy
 
 
 def test_all_is_the_public_namespace() -> None:
     public = {name for name in dir(strands_vector_memory) if not name.startswith("_")}
     # Subpackages are importable but not part of the curated surface.
-    public -= {"backends", "core", "embedders", "memory", "cli", "bench", "evals", "server", "strands_agents"}
+    public -= {
+        "backends",
+        "core",
+        "embedders",
+        "memory",
+        "cli",
+        "bench",
+        "evals",
+        "server",
+        "strands_agents",
+        "tenancy",
+        "compat",
+    }
     assert public == set(strands_vector_memory.__all__) - {"__version__"}
 
 
@@ -15,7 +27,7 @@ def test_the_strands_faces_export_exactly_their_all() -> None:
 
 
 def test_every_public_name_has_a_docstring() -> None:
-    for module in (strands_vector_memory, strands_agents):
+    for module in (strands_vector_memory, strands_agents, tenancy, compat):
         for name in module.__all__:
             obj = getattr(module, name)
             if callable(obj):

@@ -2,7 +2,8 @@
 
 The public surface: one service (:class:`VectorMemory`), its scoping and result types,
 the backend and embedder contracts with their implementations (embedded and Amazon S3
-Vectors; the bundled offline model and Amazon Bedrock), and the one exception tree.
+Vectors; the bundled offline model and Amazon Bedrock), the multi-tenant layouts, and
+the one exception tree.
 boto3 is imported only when an AWS-backed object is built. Everything else lives in private modules.
 """
 
@@ -11,6 +12,7 @@ from .backends import (
     IndexInfo,
     QueryMatch,
     S3VectorsBackend,
+    ScopedBackend,
     TextMatch,
     TextSearchBackend,
     VectorBackend,
@@ -22,6 +24,7 @@ from .core import (
     ConflictError,
     Field,
     FilterError,
+    IsolationError,
     Memory,
     MemoryRecord,
     MemoryType,
@@ -46,6 +49,7 @@ from .memory import (
     SharedIndexLayout,
     VectorMemory,
 )
+from .tenancy import TenantFilterLayout, TenantIndexLayout
 
 __version__ = "0.1.0"
 
@@ -60,6 +64,7 @@ __all__ = [
     "Fusion",
     "IndexInfo",
     "IndexLayout",
+    "IsolationError",
     "Memory",
     "MemoryContext",
     "MemoryPage",
@@ -76,8 +81,11 @@ __all__ = [
     "RetrievalMode",
     "RetryableError",
     "S3VectorsBackend",
+    "ScopedBackend",
     "Scope",
     "SharedIndexLayout",
+    "TenantFilterLayout",
+    "TenantIndexLayout",
     "TextMatch",
     "TextSearchBackend",
     "ThrottledError",

@@ -42,6 +42,7 @@ def test_the_expected_commands_exist() -> None:
         "remember",
         "serve",
         "stats",
+        "tenancy",
     ]
 
 

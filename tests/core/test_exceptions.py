@@ -13,6 +13,7 @@ from strands_vector_memory.core._exceptions import (
     BackendUnavailableError,
     ConflictError,
     FilterError,
+    IsolationError,
     NotFoundError,
     QuotaExceededError,
     RetryableError,
@@ -29,7 +30,7 @@ DEFINED = sorted(
 
 def test_the_module_defines_the_documented_classes() -> None:
     assert [cls.__name__ for cls in DEFINED] == sorted(_exceptions.__all__)
-    assert len(DEFINED) == 10
+    assert len(DEFINED) == 11
 
 
 @pytest.mark.parametrize("cls", DEFINED, ids=lambda cls: cls.__name__)
@@ -57,6 +58,7 @@ def test_every_class_has_a_docstring_and_is_re_exported(cls: type[Exception]) ->
         (FilterError, (ValidationError, ValueError)),
         (NotFoundError, (VectorMemoryError, LookupError)),
         (ConflictError, (VectorMemoryError,)),
+        (IsolationError, (AccessDeniedError, PermissionError, VectorMemoryError)),
         (QuotaExceededError, (VectorMemoryError,)),
         (AccessDeniedError, (VectorMemoryError, PermissionError)),
         (RetryableError, (VectorMemoryError,)),

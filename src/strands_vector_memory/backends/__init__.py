@@ -4,7 +4,7 @@
 package never needs the ``aws`` extra.
 """
 
-from ._contract import IndexInfo, QueryMatch, TextMatch, TextSearchBackend, VectorBackend, VectorPage
+from ._contract import IndexInfo, QueryMatch, ScopedBackend, TextMatch, TextSearchBackend, VectorBackend, VectorPage
 from .embedded import EmbeddedBackend
 from .s3vectors import RetryPolicy, S3VectorsBackend
 
@@ -14,6 +14,7 @@ __all__ = [
     "QueryMatch",
     "RetryPolicy",
     "S3VectorsBackend",
+    "ScopedBackend",
     "TextMatch",
     "TextSearchBackend",
     "VectorBackend",

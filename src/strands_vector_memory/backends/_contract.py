@@ -20,9 +20,17 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ..core import DistanceMetric, MemoryRecord
+from ..core import DistanceMetric, MemoryRecord, Scope
 
-__all__ = ["IndexInfo", "QueryMatch", "TextMatch", "TextSearchBackend", "VectorBackend", "VectorPage"]
+__all__ = [
+    "IndexInfo",
+    "QueryMatch",
+    "ScopedBackend",
+    "TextMatch",
+    "TextSearchBackend",
+    "VectorBackend",
+    "VectorPage",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,4 +180,28 @@ class TextSearchBackend(VectorBackend, Protocol):
         ``text`` is free text (a question, keywords); the backend tokenises it. A text
         with no searchable words returns no matches.
         """
+        ...
+
+
+@runtime_checkable
+class ScopedBackend(Protocol):
+    """Storage that acts as a different principal per scope, e.g. as each tenant.
+
+    Multi-tenant memory on S3 Vectors signs each tenant's calls with that tenant's own
+    STS credentials. ``VectorMemory`` asks :meth:`for_scope` for the backend acting
+    for the caller's scope and sends it the index its layout chose, so the identity
+    follows the caller and the index follows the layout: if the two ever disagree,
+    IAM refuses the call.
+    """
+
+    def for_scope(self, scope: Scope) -> VectorBackend:
+        """The backend acting for ``scope``; ``IsolationError`` if the scope names no principal."""
+        ...
+
+    def list_indexes(self, *, prefix: str | None = None) -> list[IndexInfo]:
+        """Indexes of the bucket, with credentials allowed to list it (else ``AccessDeniedError``)."""
+        ...
+
+    def close(self) -> None:
+        """Release every per-scope backend."""
         ...

@@ -95,9 +95,10 @@ def _s3vectors_demo(app: AppContext, keep: bool) -> None:
     runner = AppContext(None, target)
     layout = SharedIndexLayout(f"demo-{uuid.uuid4().hex[:8]}")
     admin = runner.open_memory(layout=layout)
+    backend = admin.backend
+    assert isinstance(backend, S3VectorsBackend)
     try:
-        if isinstance(admin.backend, S3VectorsBackend):
-            admin.backend.create_bucket(exist_ok=True)
+        backend.create_bucket(exist_ok=True)
         where = f"{runner.location}, index {layout.index}"
         report = run_demo(
             where,
@@ -110,7 +111,7 @@ def _s3vectors_demo(app: AppContext, keep: bool) -> None:
             notice(f"Kept the demo index {layout.index!r} in {runner.location}")
         else:
             with contextlib.suppress(NotFoundError):
-                admin.backend.delete_index(layout.index)
+                backend.delete_index(layout.index)
         admin.close()
     _verdict(report)
 

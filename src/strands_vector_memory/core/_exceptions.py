@@ -11,6 +11,7 @@ Every error the library raises on purpose is a ``VectorMemoryError``; backend er
     ├── ConflictError            already exists, or incompatible with what exists
     ├── QuotaExceededError       a service quota was reached (S3 Vectors 402)
     ├── AccessDeniedError        credentials may not touch this resource
+    │   └── IsolationError       the call would cross a tenant boundary; refused locally
     └── RetryableError           try again later; the write was not acknowledged
         ├── ThrottledError       too many requests (S3 Vectors 429)
         └── BackendUnavailableError  the store cannot be reached or is busy (5xx, locked)
@@ -26,6 +27,7 @@ __all__ = [
     "BackendUnavailableError",
     "ConflictError",
     "FilterError",
+    "IsolationError",
     "NotFoundError",
     "QuotaExceededError",
     "RetryableError",
@@ -71,6 +73,15 @@ class QuotaExceededError(VectorMemoryError):
 
 class AccessDeniedError(VectorMemoryError, PermissionError):
     """The credentials in use may not perform this operation on this resource."""
+
+
+class IsolationError(AccessDeniedError):
+    """A multi-tenant call names no tenant, or would touch another tenant's data.
+
+    Raised before anything is sent: in multi-tenant mode there is no fallback to a
+    shared index or to the application's own credentials, because a silent fallback is
+    exactly how one tenant ends up reading another's memories.
+    """
 
 
 class RetryableError(VectorMemoryError):

@@ -10,13 +10,14 @@ optionally wrapped in :class:`CachedEmbedder`.
 from ._bedrock_models import NovaEmbedder, TitanEmbedder
 from ._cache import CachedEmbedder, CacheInfo
 from ._minilm import MiniLMEmbedder
-from ._protocol import Embedder
+from ._protocol import Embedder, RoutedEmbedder
 from ._tokens import TokenCounter
 
 __all__ = [
     "CacheInfo",
     "CachedEmbedder",
     "Embedder",
+    "RoutedEmbedder",
     "MiniLMEmbedder",
     "NovaEmbedder",
     "TitanEmbedder",

@@ -15,6 +15,7 @@ release that adds one fails a test instead of leaking a raw ``ClientError``.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -238,6 +239,16 @@ class BedrockEmbedder:
         )
         self._sleep = sleep
         self._client = _make_client(client, session, region_name, config, max_concurrency)
+
+    def with_client(self, client: Any) -> BedrockEmbedder:
+        """The same embedder (model, dimension, retries) calling through another client.
+
+        Multi-tenant memory uses it to embed each tenant's text with that tenant's
+        credentials; the clone shares nothing mutable with this embedder.
+        """
+        clone = copy.copy(self)
+        clone._client = client
+        return clone
 
     @property
     def name(self) -> str:

@@ -14,7 +14,9 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Embedder"]
+from ..core import Scope
+
+__all__ = ["Embedder", "RoutedEmbedder"]
 
 
 @runtime_checkable
@@ -45,4 +47,17 @@ class Embedder(Protocol):
 
     def embed_query(self, text: str) -> NDArray[np.float32]:
         """Embed one search query; returns shape ``(dimension,)``."""
+        ...
+
+
+@runtime_checkable
+class RoutedEmbedder(Embedder, Protocol):
+    """An embedder that acts as a different principal per scope, e.g. as each tenant.
+
+    ``VectorMemory`` asks :meth:`for_scope` for the embedder acting for the caller's
+    scope, so per-tenant credentials reach the embedding call too.
+    """
+
+    def for_scope(self, scope: Scope) -> Embedder:
+        """The embedder to use for texts written or searched on behalf of ``scope``."""
         ...

@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..backends import IndexInfo, QueryMatch, TextMatch, TextSearchBackend, VectorBackend
+from ..backends import IndexInfo, QueryMatch, ScopedBackend, TextMatch, TextSearchBackend, VectorBackend
 from ..core import (
+    AccessDeniedError,
     ConflictError,
     Field,
     Memory,
@@ -43,7 +44,7 @@ from ..core._limits import (
     validate_key,
     validate_top_k,
 )
-from ..embedders import Embedder, TokenCounter
+from ..embedders import Embedder, RoutedEmbedder, TokenCounter
 from ._context import DEFAULT_HEADER, MemoryContext, Order, pack_context
 from ._inputs import (
     NewMemory,
@@ -64,12 +65,17 @@ __all__ = ["MemoryPage", "MemoryStats", "VectorMemory"]
 
 _log = logging.getLogger("strands_vector_memory")
 
-_Prepared = tuple[str, str, dict[str, Any], tuple[str, ...]]
-"""(index, key, metadata, context texts) of one validated item."""
+_Prepared = tuple[str, str, dict[str, Any], tuple[str, ...], Scope]
+"""(index, key, metadata, context texts, scope) of one validated item."""
 
 
 def _not_expired(now: float) -> dict[str, Any]:
     return {"$or": [{Field.EXPIRES_AT: {"$exists": False}}, {Field.EXPIRES_AT: {"$gt": now}}]}
+
+
+def _acting(scope: Scope) -> Scope:
+    """The part of a scope that decides whose credentials act: the tenant."""
+    return Scope(tenant_id=scope.tenant_id)
 
 
 def _resolve_scope(scope: Scope | None, user_id: str | None) -> Scope:
@@ -94,7 +100,7 @@ class VectorMemory:
 
     def __init__(
         self,
-        backend: VectorBackend,
+        backend: VectorBackend | ScopedBackend,
         embedder: Embedder,
         *,
         layout: IndexLayout | None = None,
@@ -103,8 +109,8 @@ class VectorMemory:
         ranking: Ranking | None = None,
         context_weight: float = 0.25,
     ) -> None:
-        if not isinstance(backend, VectorBackend):
-            raise TypeError(f"backend must implement VectorBackend, got {type(backend).__name__}")
+        if not isinstance(backend, VectorBackend | ScopedBackend):
+            raise TypeError(f"backend must implement VectorBackend or ScopedBackend, got {type(backend).__name__}")
         if not isinstance(embedder, Embedder):
             raise TypeError(f"embedder must implement Embedder, got {type(embedder).__name__}")
         self.backend = backend
@@ -124,7 +130,6 @@ class VectorMemory:
                 f"context_weight must be a non-negative number, got {context_weight!r}", field="context_weight"
             )
         self.context_weight = float(context_weight)
-        self._text_search = backend if isinstance(backend, TextSearchBackend) else None
         self._warned_no_text_search = False
         self._token_counter: TokenCounter | None = None
         self._ready: set[str] = set()
@@ -163,6 +168,8 @@ class VectorMemory:
         config: Any = None,
         layout: IndexLayout | None = None,
         create_bucket: bool = False,
+        tvm: Any = None,
+        tenant_embeddings: bool = True,
         **options: Any,
     ) -> VectorMemory:
         """A memory on Amazon S3 Vectors (needs the ``aws`` extra: boto3).
@@ -173,13 +180,41 @@ class VectorMemory:
         The embedder defaults to the bundled offline model, so a store written locally
         can move to S3 Vectors unchanged; pass e.g. ``TitanEmbedder()`` for Bedrock.
         ``create_bucket`` creates the vector bucket if it does not exist.
+
+        Multi-tenant: pass ``tvm=TokenVendingMachine(role_arn)``. Every tenant then
+        has its own index (``memory-<tenant key>``, or ``layout=TenantIndexLayout(prefix)``)
+        and every call runs with that tenant's STS credentials, so IAM itself keeps
+        tenants apart; a call that names no tenant raises ``IsolationError``. A Bedrock
+        embedder is then called with the tenant's credentials too, unless
+        ``tenant_embeddings=False``.
         """
         from ..backends import S3VectorsBackend
         from ..embedders import MiniLMEmbedder
         from ._paths import default_bucket
 
-        backend = S3VectorsBackend(
-            default_bucket(bucket),
+        bucket = default_bucket(bucket)
+        embedder = embedder or MiniLMEmbedder()
+        if tvm is not None:
+            from ..tenancy import tenant_memory_parts
+
+            if create_bucket:  # a bucket-level act: the application's own credentials
+                with S3VectorsBackend(
+                    bucket, client=client, session=session, region_name=region, endpoint_url=endpoint_url, config=config
+                ) as admin:
+                    admin.create_bucket(exist_ok=True)
+            backend, embedder, layout = tenant_memory_parts(
+                bucket,
+                tvm,
+                embedder=embedder,
+                layout=layout,
+                endpoint_url=endpoint_url,
+                region=region,
+                config=config,
+                tenant_embeddings=tenant_embeddings,
+            )
+            return cls(backend, embedder, layout=layout, **options)
+        s3 = S3VectorsBackend(
+            bucket,
             client=client,
             session=session,
             region_name=region,
@@ -187,8 +222,8 @@ class VectorMemory:
             config=config,
         )
         if create_bucket:
-            backend.create_bucket(exist_ok=True)
-        return cls(backend, embedder or MiniLMEmbedder(), layout=layout, **options)
+            s3.create_bucket(exist_ok=True)
+        return cls(s3, embedder, layout=layout, **options)
 
     def __repr__(self) -> str:
         return f"VectorMemory(backend={self.backend!r}, embedder={self.embedder.name!r}, layout={self.layout!r})"
@@ -210,11 +245,29 @@ class VectorMemory:
 
         Useful to fail early on a read-only path or on a store built with another embedder.
         """
-        name = self.layout.index_for(scope or Scope())
-        self._ensure_index(name)
-        return self.backend.get_index(name)
+        resolved = scope or Scope()
+        name = self.layout.index_for(resolved)
+        backend = self._backend_for(resolved)
+        self._ensure_index(backend, name)
+        return backend.get_index(name)
 
-    def _ensure_index(self, name: str) -> None:
+    def _backend_for(self, scope: Scope) -> VectorBackend:
+        """The storage acting for ``scope`` (as its tenant, when the backend is scoped).
+
+        Chosen by the caller's scope, never by the index name, so a layout bug that
+        named another tenant's index would still present this tenant's credentials.
+        """
+        if isinstance(self.backend, ScopedBackend):
+            return self.backend.for_scope(scope)
+        return self.backend
+
+    def _embedder_for(self, scope: Scope) -> Embedder:
+        """The embedder acting for ``scope`` (as its tenant, when the embedder is routed)."""
+        if isinstance(self.embedder, RoutedEmbedder):
+            return self.embedder.for_scope(scope)
+        return self.embedder
+
+    def _ensure_index(self, backend: VectorBackend, name: str) -> None:
         """Create the index on first use; refuse one built for another embedder."""
         if name in self._ready:
             return
@@ -222,26 +275,39 @@ class VectorMemory:
             if name in self._ready:
                 return
             try:
-                info = self.backend.get_index(name)
+                info = backend.get_index(name)
             except NotFoundError:
                 try:
-                    info = self.backend.create_index(
+                    info = backend.create_index(
                         name,
                         dimension=self.embedder.dimension,
                         distance_metric="cosine",
                         non_filterable_keys=sorted(Field.NON_FILTERABLE),
                     )
                 except ConflictError:  # another process created it first
-                    info = self.backend.get_index(name)
+                    info = backend.get_index(name)
             if info.dimension != self.embedder.dimension:
                 raise ConflictError(
                     f"index {name!r} holds {info.dimension}-dimensional vectors but embedder "
                     f"{self.embedder.name!r} makes {self.embedder.dimension}: use the embedder the store was built with"
                 )
+            missing = sorted(Field.NON_FILTERABLE - info.non_filterable_keys)
+            if missing:  # e.g. made by another tool: long texts would break the 2 KB filterable limit
+                raise ConflictError(
+                    f"index {name!r} was not created by strands-vector-memory: {', '.join(missing)} must be "
+                    "non-filterable metadata (fixed at creation); use another index name or delete and recreate it"
+                )
             self._ready.add(name)
 
-    def _existing_indexes(self) -> list[str]:
-        return self.layout.all_indexes([info.name for info in self.backend.list_indexes()])
+    def _existing_indexes(self, scope: Scope | None = None) -> list[str]:
+        """The layout's indexes in the bucket; only ``scope``'s own when listing is not allowed."""
+        try:
+            names = [info.name for info in self.backend.list_indexes()]
+        except AccessDeniedError:  # a tenant's credentials cannot list the bucket
+            if scope is None:
+                raise
+            names = [self.layout.index_for(scope)]
+        return self.layout.all_indexes(names)
 
     # -- writing ---------------------------------------------------------------
 
@@ -299,31 +365,40 @@ class VectorMemory:
         for start in range(0, len(prepared), MAX_PUT_BATCH):
             chunk = prepared[start : start + MAX_PUT_BATCH]
             vectors = self._embed(chunk)
-            by_index: dict[str, list[MemoryRecord]] = {}
-            for (index, key, metadata, _), vector in zip(chunk, vectors, strict=True):
-                by_index.setdefault(index, []).append(MemoryRecord(key, vector, metadata))
-            for index, records in by_index.items():
-                self._ensure_index(index)
-                self.backend.put_vectors(index, _last_wins(records))
-            stored.extend(Memory(key, metadata[Field.CONTENT], metadata) for _, key, metadata, _ in chunk)
+            groups: dict[tuple[str, Scope], list[MemoryRecord]] = {}
+            for (index, key, metadata, _, scope), vector in zip(chunk, vectors, strict=True):
+                groups.setdefault((index, _acting(scope)), []).append(MemoryRecord(key, vector, metadata))
+            for (index, acting), records in groups.items():
+                backend = self._backend_for(acting)
+                self._ensure_index(backend, index)
+                backend.put_vectors(index, _last_wins(records))
+            stored.extend(Memory(key, metadata[Field.CONTENT], metadata) for _, key, metadata, *_ in chunk)
         return stored
 
     def _embed(self, chunk: builtins.list[_Prepared]) -> builtins.list[NDArray[np.float32]]:
         """One vector per item: its content's, pulled towards its context texts.
 
-        Every distinct text is embedded once (a turn is often its neighbours' context).
+        Every distinct text of an index is embedded once (a turn is often its
+        neighbours' context), by that index's embedder.
         """
         weight = self.context_weight
-        texts = [metadata[Field.CONTENT] for _, _, metadata, _ in chunk]
-        if weight:
-            texts += [text for *_, context in chunk for text in context]
-        distinct = builtins.list(dict.fromkeys(texts))
-        by_text = dict(zip(distinct, self.embedder.embed_documents(distinct), strict=True))
+        by_scope: dict[Scope, builtins.list[str]] = {}
+        for _, _, metadata, context, scope in chunk:
+            texts = by_scope.setdefault(_acting(scope), [])
+            texts.append(metadata[Field.CONTENT])
+            if weight:
+                texts.extend(context)
+        embedded: dict[tuple[Scope, str], NDArray[np.float32]] = {}
+        for acting, texts in by_scope.items():
+            distinct = builtins.list(dict.fromkeys(texts))
+            rows = self._embedder_for(acting).embed_documents(distinct)
+            embedded.update({(acting, text): row for text, row in zip(distinct, rows, strict=True)})
         vectors = []
-        for _, _, metadata, context in chunk:
-            vector = np.asarray(by_text[metadata[Field.CONTENT]], dtype=np.float32)
+        for _, _, metadata, context, scope in chunk:
+            acting = _acting(scope)
+            vector = np.asarray(embedded[acting, metadata[Field.CONTENT]], dtype=np.float32)
             if weight and context:
-                blended = vector + weight * np.sum([by_text[t] for t in context], axis=0)
+                blended = vector + weight * np.sum([embedded[acting, t] for t in context], axis=0)
                 norm = float(np.linalg.norm(blended))
                 if norm > 1e-6:
                     vector = (blended / norm).astype(np.float32)
@@ -363,7 +438,7 @@ class VectorMemory:
                     key = new_key()
             except ValidationError as exc:
                 raise ValidationError(f"items[{i}]: {exc}", field=exc.field, limit=exc.limit) from exc
-            prepared.append((self.layout.index_for(item_scope), key, metadata, context))
+            prepared.append((self.layout.index_for(item_scope), key, metadata, context, item_scope))
         return prepared
 
     # -- reading ---------------------------------------------------------------
@@ -407,16 +482,18 @@ class VectorMemory:
         index = self.layout.index_for(resolved)
         document = self._read_filter(resolved, filter, memory_types, since, until)
         depth = max(top_k, ranking.candidates)
+        backend = self._backend_for(resolved)
         try:
-            if ranking.mode is not RetrievalMode.DENSE and not self._can_search_text(index):
+            if ranking.mode is not RetrievalMode.DENSE and not self._can_search_text(backend, index):
                 ranking = ranking.with_(mode=RetrievalMode.DENSE)
-            dense, text = self._search(index, query, document, depth, ranking.mode)
+            dense, text = self._search(backend, resolved, index, query, document, depth, ranking.mode)
         except NotFoundError:
             return []  # nothing was ever stored here
         ranked = rank(collect(dense, text), query, ranking, now=self._clock())
         if ranking.diversity:
             pool = ranked[: min(len(ranked), max(2 * top_k, 20))]
-            ranked = diversify(ranked, self._vectors(index, [c.key for c in pool]), ranking.diversity, top_k)
+            vectors = self._vectors(backend, index, [c.key for c in pool])
+            ranked = diversify(ranked, vectors, ranking.diversity, top_k)
         return [_candidate_memory(c) for c in ranked[:top_k] if min_score is None or c.score >= min_score]
 
     def build_context(
@@ -454,9 +531,9 @@ class VectorMemory:
             show_keys=show_keys,
         )
 
-    def _can_search_text(self, index: str) -> bool:
+    def _can_search_text(self, backend: VectorBackend, index: str) -> bool:
         """Whether full-text search can serve ``index``; says once in the log when it cannot."""
-        if self._text_search is not None and self._text_search.supports_text_search(index):
+        if isinstance(backend, TextSearchBackend) and backend.supports_text_search(index):
             return True
         if not self._warned_no_text_search:  # said once, when a recall first needs it
             self._warned_no_text_search = True
@@ -464,22 +541,29 @@ class VectorMemory:
         return False
 
     def _search(
-        self, index: str, query: str, document: Mapping[str, Any] | None, depth: int, mode: RetrievalMode
+        self,
+        backend: VectorBackend,
+        scope: Scope,
+        index: str,
+        query: str,
+        document: Mapping[str, Any] | None,
+        depth: int,
+        mode: RetrievalMode,
     ) -> tuple[builtins.list[QueryMatch], builtins.list[TextMatch]]:
         """The vector and full-text candidate lists ``mode`` asks for."""
         dense: builtins.list[QueryMatch] = []
         text: builtins.list[TextMatch] = []
         if mode is not RetrievalMode.TEXT:
-            vector = self.embedder.embed_query(query)
-            dense = self.backend.query_vectors(index, vector, top_k=depth, filter=document, return_metadata=True)
-        if mode is not RetrievalMode.DENSE and self._text_search is not None:
-            text = self._text_search.search_text(index, query, top_k=depth, filter=document, return_metadata=True)
+            vector = self._embedder_for(_acting(scope)).embed_query(query)
+            dense = backend.query_vectors(index, vector, top_k=depth, filter=document, return_metadata=True)
+        if mode is not RetrievalMode.DENSE and isinstance(backend, TextSearchBackend):
+            text = backend.search_text(index, query, top_k=depth, filter=document, return_metadata=True)
         return dense, text
 
-    def _vectors(self, index: str, keys: Sequence[str]) -> dict[str, NDArray[np.float32]]:
+    def _vectors(self, backend: VectorBackend, index: str, keys: Sequence[str]) -> dict[str, NDArray[np.float32]]:
         vectors: dict[str, NDArray[np.float32]] = {}
         for start in range(0, len(keys), MAX_GET_BATCH):
-            for record in self.backend.get_vectors(
+            for record in backend.get_vectors(
                 index, list(keys[start : start + MAX_GET_BATCH]), return_vector=True, return_metadata=False
             ):
                 if record.vector is not None:
@@ -530,11 +614,12 @@ class VectorMemory:
         if isinstance(keys, str):
             raise ValidationError("keys must be a list of keys, not one string", field="keys")
         index = self.layout.index_for(scope)
+        backend = self._backend_for(scope)
         node = parse_filter(document)
         found: builtins.list[Memory] = []
         for start in range(0, len(keys), MAX_GET_BATCH):
             try:
-                records = self.backend.get_vectors(index, list(keys[start : start + MAX_GET_BATCH]))
+                records = backend.get_vectors(index, list(keys[start : start + MAX_GET_BATCH]))
             except NotFoundError:
                 return []
             found.extend(_to_memory(r) for r in records if matches(node, r.metadata or {}))
@@ -555,15 +640,17 @@ class VectorMemory:
             self._read_filter(resolved, filter, memory_types, None, None, include_expired=include_expired)
         )
         index = self.layout.index_for(resolved)
-        for _, _, record in self._scan(index):
+        for _, _, record in self._scan(self._backend_for(resolved), index):
             if matches(node, record.metadata or {}):
                 yield _to_memory(record)
 
-    def _scan(self, index: str, token: str | None = None) -> Iterator[tuple[str | None, int, MemoryRecord]]:
+    def _scan(
+        self, backend: VectorBackend, index: str, token: str | None = None
+    ) -> Iterator[tuple[str | None, int, MemoryRecord]]:
         """(page token, position in page, record) for every record from ``token`` on."""
         while True:
             try:
-                page = self.backend.list_vectors(index, max_results=1000, next_token=token, return_metadata=True)
+                page = backend.list_vectors(index, max_results=1000, next_token=token, return_metadata=True)
             except NotFoundError:
                 return
             for position, record in enumerate(page.records):
@@ -590,7 +677,7 @@ class VectorMemory:
         index = self.layout.index_for(resolved)
         start, skip = decode_page_token(next_token)
         memories: builtins.list[Memory] = []
-        for token, position, record in self._scan(index, start):
+        for token, position, record in self._scan(self._backend_for(resolved), index, start):
             if (token == start and position < skip) or not matches(node, record.metadata or {}):
                 continue
             if len(memories) == limit:
@@ -628,8 +715,9 @@ class VectorMemory:
         else:
             targets = [m.key for m in self.iter_memories(scope=resolved, filter=filter, include_expired=True)]
         index = self.layout.index_for(resolved)
+        backend = self._backend_for(resolved)
         for start in range(0, len(targets), MAX_DELETE_BATCH):
-            self.backend.delete_vectors(index, targets[start : start + MAX_DELETE_BATCH])
+            backend.delete_vectors(index, targets[start : start + MAX_DELETE_BATCH])
         return len(targets)
 
     # -- introspection -------------------------------------------------------------
@@ -640,7 +728,7 @@ class VectorMemory:
         return summarise(
             self.iter_memories(scope=resolved, include_expired=True),
             now=self._clock(),
-            indexes=self._existing_indexes(),
+            indexes=self._existing_indexes(resolved),
             embedder=self.embedder,
             backend=repr(self.backend),
         )

@@ -1,0 +1,91 @@
+"""Embeddings fetched with the tenant's own credentials.
+
+The plugin we replace embedded every tenant's text with the application's ambient
+role, so Bedrock saw (and billed, and logged) all tenants' text under one identity.
+Here a Bedrock embedder is cloned per tenant onto a ``bedrock-runtime`` client whose
+credentials come from the Token Vending Machine, and ``VectorMemory`` picks the clone
+by the caller's scope (:meth:`for_scope`), exactly as the routed backend picks the
+tenant's S3 Vectors client. The role's permissions policy
+must then allow ``bedrock:InvokeModel`` on the model
+(``strands-memory tenancy policy --bedrock-model <id>``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..core import IsolationError, Scope
+from ..embedders import Embedder
+from ..embedders._bedrock import BedrockEmbedder
+from ._layouts import require_tenant
+from ._naming import tenant_key
+
+__all__ = ["TenantScopedEmbedder"]
+
+
+class TenantScopedEmbedder:
+    """One embedder per tenant, each calling Bedrock with that tenant's credentials.
+
+    Args:
+        template: The embedder to clone (model, dimension, retries); its own client is
+            never used for tenant text.
+        client_for: The ``bedrock-runtime`` client acting as a tenant, given its key
+            (``lambda key: tvm.client_for_key(key, "bedrock-runtime")``).
+        max_cached: Most per-tenant embedders kept.
+    """
+
+    def __init__(
+        self,
+        template: BedrockEmbedder,
+        client_for: Callable[[str], Any],
+        *,
+        max_cached: int = 1024,
+    ) -> None:
+        self.template = template
+        self._client_for = client_for
+        self._max_cached = max_cached
+        self._by_key: OrderedDict[str, Embedder] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"TenantScopedEmbedder({self.template.name!r})"
+
+    @property
+    def name(self) -> str:
+        """The template's name: every tenant's vectors come from the same model."""
+        return self.template.name
+
+    @property
+    def dimension(self) -> int:
+        """The template's dimension."""
+        return self.template.dimension
+
+    def for_scope(self, scope: Scope) -> Embedder:
+        """The embedder acting as ``scope``'s tenant; ``IsolationError`` without a tenant."""
+        key = tenant_key(require_tenant(scope))
+        with self._lock:
+            found = self._by_key.get(key)
+            if found is not None:
+                self._by_key.move_to_end(key)
+                return found
+        built = self.template.with_client(self._client_for(key))
+        with self._lock:
+            found = self._by_key.setdefault(key, built)
+            self._by_key.move_to_end(key)
+            while len(self._by_key) > self._max_cached:
+                self._by_key.popitem(last=False)
+        return found
+
+    def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Refused: without an index there is no tenant to embed as."""
+        raise IsolationError("a tenant-scoped embedder needs a tenant: VectorMemory calls for_scope(scope) first")
+
+    def embed_query(self, text: str) -> NDArray[np.float32]:
+        """Refused: without an index there is no tenant to embed as."""
+        raise IsolationError("a tenant-scoped embedder needs a tenant: VectorMemory calls for_scope(scope) first")
