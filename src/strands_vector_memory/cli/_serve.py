@@ -1,11 +1,12 @@
 # ruff: noqa: D301  -- click reads "\b" (a backspace) in help text as "keep these line breaks"
-"""``serve``: a local Amazon S3 Vectors endpoint over the embedded engine.
+"""``serve``: a local Amazon S3 Vectors endpoint over the embedded engine, with STS and IAM.
 
 Why a command: code written for S3 Vectors (boto3, ``S3VectorsBackend``, any SDK) can
 then be developed and tested with no AWS account and no network, against the same
-operations, shapes and error codes. Starlette and uvicorn (the ``serve`` extra) are
-imported only when the command runs, so ``--help`` and every other command work
-without them.
+operations, shapes and error codes; and multi-tenant code (a Token Vending Machine
+assuming a role with a tenant session tag) against the same IAM decisions. Starlette
+and uvicorn (the ``serve`` extra) are imported only when the command runs, so
+``--help`` and every other command work without them.
 """
 
 from __future__ import annotations
@@ -91,14 +92,21 @@ def serve(
     faults: tuple[tuple[str, float], ...],
     fault_seed: int | None,
 ) -> None:
-    """Serve the Amazon S3 Vectors API locally, over the embedded engine.
+    """Serve the Amazon S3 Vectors API locally, over the embedded engine, with STS and IAM.
 
     Any S3 Vectors client works against it with dummy credentials: the same
     operations (buckets, indexes, Put/Get/List/Query/DeleteVectors, full-text
     and hybrid queries on ENHANCED indexes), shapes and error codes as AWS. Each
     vector bucket is a directory under --root. Prints the URL on stdout and
-    serves until Ctrl+C. There is no authentication: keep it on 127.0.0.1.
-    Needs the serve extra: pip install 'strands-vector-memory[serve]'.
+    serves until Ctrl+C. Needs the serve extra: pip install 'strands-vector-memory[serve]'.
+
+    The same URL answers AWS STS (AssumeRole with session tags, GetCallerIdentity)
+    and IAM roles (CreateRole, Get/Put/List/DeleteRolePolicy, ...; kept in .iam/
+    under the root), so a Token Vending Machine runs offline: credentials issued by
+    its AssumeRole are held to the role's policies, with AWS's AccessDenied
+    errors; sessions live in memory (assume the role again after a restart).
+    Any other key has full access and signatures are not checked: there is no
+    authentication, so keep it on 127.0.0.1.
 
     \b
     Example:
@@ -112,6 +120,7 @@ def serve(
         client = boto3.client("s3vectors", endpoint_url="http://127.0.0.1:8333", region_name="us-east-1",
                               aws_access_key_id="local", aws_secret_access_key="local")
         client.create_vector_bucket(vectorBucketName="memories")
+        sts = boto3.client("sts", endpoint_url="http://127.0.0.1:8333", ...)   # same for "iam"
     """
     try:
         from ..server import FaultInjection
@@ -139,7 +148,8 @@ def serve(
         notice(f"buckets in {directory}")
         if injection is not None:
             notice(f"throttling with 429s: {', '.join(f'{op}={rate:g}' for op, rate in faults)}")
-        notice("requests are not authenticated; Ctrl+C stops")
+        notice("also STS and IAM: assumed-role sessions are held to their role's policies")
+        notice("requests are not authenticated (other keys have full access); Ctrl+C stops")
 
     try:
         run_server(directory, host=host, port=port, region=region, faults=injection, on_ready=ready)

@@ -5,6 +5,10 @@ which release the GIL), so each request runs in Starlette's thread pool and the 
 loop only moves bytes. Requests are SigV4-signed by boto3; the signature is not
 checked (this is a local development endpoint: bind it to loopback).
 
+``POST /`` with a form body is the query protocol of STS and IAM (see :mod:`._awsquery`):
+the endpoint issues role sessions and enforces the role's policies on them (see
+:mod:`._identity`); any other key keeps full access.
+
 Every answer, success or error, goes through :meth:`Dispatcher.handle`, which is
 where project exceptions become S3 Vectors errors, so no operation needs its own
 ``try``/``except`` and a bug in one becomes a logged ``InternalServerException``, never
@@ -16,7 +20,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 import uuid
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from starlette.applications import Starlette
@@ -26,10 +32,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..core import ThrottledError, ValidationError
+from ._authz import required_permissions
+from ._awsquery import QueryFrontDoor, is_query_request
 from ._buckets import BucketRegistry
-from ._errors import error_reply, not_implemented, unknown_operation
+from ._errors import EndpointError, error_reply, not_implemented, unknown_operation
 from ._faults import FaultInjection
+from ._iam import IamStore
+from ._identity import Authority, TokenError
 from ._operations import OPERATIONS, UNSUPPORTED
+from ._sessions import SessionStore
 from ._wire import Body
 
 __all__ = ["MAX_REQUEST_BYTES", "Dispatcher", "create_app"]
@@ -42,26 +53,60 @@ _JSON: Final = "application/json"
 
 
 class Dispatcher:
-    """Runs one operation on a raw body and renders the answer; thread-safe."""
+    """Runs one operation on a raw body and renders the answer; thread-safe.
 
-    def __init__(self, registry: BucketRegistry, faults: FaultInjection | None = None) -> None:
+    Args:
+        registry: The buckets.
+        faults: Optional injected throttling.
+        authority: Who may do what; ``None`` serves every request unchecked.
+    """
+
+    def __init__(
+        self, registry: BucketRegistry, faults: FaultInjection | None = None, *, authority: Authority | None = None
+    ) -> None:
         self.registry = registry
         self.faults = faults
+        self.authority = authority
 
-    def handle(self, operation: str, payload: bytes) -> Response:
-        """The complete HTTP answer to ``POST /<operation>`` with ``payload``."""
+    def handle(
+        self,
+        operation: str,
+        payload: bytes,
+        headers: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
+    ) -> Response:
+        """The complete HTTP answer to ``POST /<operation>`` with ``payload`` (and the request's headers)."""
         request_id = uuid.uuid4().hex
         try:
+            body = self._authorize(operation, payload, headers or {}, query)
             handler = OPERATIONS.get(operation)
             if handler is None:
                 raise not_implemented(operation) if operation in UNSUPPORTED else unknown_operation(operation)
             if self.faults is not None and self.faults.throttles(operation):
                 raise ThrottledError(f"Rate exceeded (injected: {operation} throttled by --fault)")
-            result = handler(self.registry, Body(_parse(payload)))
+            result = handler(self.registry, body if body is not None else Body(_parse(payload)))
             content = json.dumps(result, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
         except Exception as exc:
             return self.error(exc, operation=operation, request_id=request_id)
         return Response(content, 200, {"x-amzn-RequestId": request_id}, media_type=_JSON)
+
+    def _authorize(
+        self, operation: str, payload: bytes, headers: Mapping[str, str], query: Mapping[str, str] | None
+    ) -> Body | None:
+        """Check a session's token and policies; the parsed body if it had to be read for that."""
+        if self.authority is None:
+            return None
+        try:
+            caller = self.authority.caller(headers, query)
+        except TokenError as exc:
+            code = "ExpiredTokenException" if exc.expired else "UnrecognizedClientException"
+            raise EndpointError(code, 403, str(exc)) from None
+        if caller is None or caller.session is None or operation not in OPERATIONS:
+            return None
+        body = Body(_parse(payload))
+        for action, resource in required_permissions(operation, body, self.registry):
+            self.authority.authorize(caller, action, resource, region=self.registry.region)
+        return body
 
     def error(self, exc: BaseException, *, operation: str, request_id: str | None = None) -> Response:
         """The wire form of an error: status, ``x-amzn-ErrorType`` and a JSON body."""
@@ -87,20 +132,30 @@ def _parse(payload: bytes) -> Any:
 
 
 def create_app(
-    root: str | os.PathLike[str], *, faults: FaultInjection | None = None, region: str = "us-east-1"
+    root: str | os.PathLike[str],
+    *,
+    faults: FaultInjection | None = None,
+    region: str = "us-east-1",
+    clock: Callable[[], float] | None = None,
 ) -> Starlette:
-    """An S3 Vectors endpoint over the buckets under ``root`` (one directory per bucket).
+    """An S3 Vectors endpoint over the buckets under ``root`` (one directory per bucket), with STS and IAM.
 
     Args:
-        root: The directory of buckets; created if missing.
+        root: The directory of buckets; created if missing. Roles are kept in ``root/.iam``.
         faults: Optional injected throttling (429s) for testing retries.
         region: The region named in ARNs.
+        clock: Epoch seconds now, for session expiry and creation dates; ``time.time`` by default.
 
     Returns:
-        The ASGI app. ``app.state.registry`` is its :class:`BucketRegistry`; close it
-        when the app is done (``LocalEndpoint`` does).
+        The ASGI app. ``app.state.registry`` is its :class:`BucketRegistry` (close it when
+        the app is done; ``LocalEndpoint`` does) and ``app.state.authority`` its
+        :class:`~._identity.Authority` (roles and issued sessions).
     """
-    dispatcher = Dispatcher(BucketRegistry(root, region=region), faults)
+    registry = BucketRegistry(root, region=region)
+    now = clock or time.time
+    authority = Authority(IamStore(registry.root, clock=now), SessionStore(now))
+    dispatcher = Dispatcher(registry, faults, authority=authority)
+    front_door = QueryFrontDoor(authority, region=region)
 
     async def operation(request: Request) -> Response:
         name = request.path_params["operation"]
@@ -108,7 +163,18 @@ def create_app(
         if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
             return dispatcher.error(ValidationError(f"the request is {declared} bytes: at most 20 MiB"), operation=name)
         payload = await request.body()
-        response: Response = await run_in_threadpool(dispatcher.handle, name, payload)
+        query = dict(request.query_params)
+        response: Response = await run_in_threadpool(dispatcher.handle, name, payload, request.headers, query)
+        return response
+
+    async def query_protocol(request: Request) -> Response:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
+            return dispatcher.error(ValidationError(f"the request is {declared} bytes: at most 20 MiB"), operation="/")
+        payload = await request.body()
+        if not is_query_request(request.headers.get("content-type"), payload):
+            return dispatcher.error(unknown_operation("POST /"), operation="/")
+        response: Response = await run_in_threadpool(front_door.handle, payload, request.headers, request.url.query)
         return response
 
     async def elsewhere(request: Request) -> Response:
@@ -121,9 +187,11 @@ def create_app(
 
     app = Starlette(
         routes=[
+            Route("/", query_protocol, methods=["POST"]),
             Route("/{operation}", operation, methods=["POST"]),
             Route("/{path:path}", elsewhere, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
         ]
     )
     app.state.registry = dispatcher.registry
+    app.state.authority = authority
     return app

@@ -14,7 +14,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -58,23 +58,30 @@ def _url(sock: socket.socket) -> str:
 
 
 def _server(
-    root: str | os.PathLike[str], faults: FaultInjection | None, region: str, **config: Any
+    root: str | os.PathLike[str],
+    faults: FaultInjection | None,
+    region: str,
+    clock: Callable[[], float] | None = None,
+    **config: Any,
 ) -> tuple[uvicorn.Server, BucketRegistry]:
     """A configured (not started) server, and the registry to close after it stops."""
-    app = create_app(root, faults=faults, region=region)
+    app = create_app(root, faults=faults, region=region, clock=clock)
     settings = {"log_level": "warning", "lifespan": "off", "ws": "none", "timeout_graceful_shutdown": 5, **config}
     registry: BucketRegistry = app.state.registry
     return uvicorn.Server(uvicorn.Config(app, **settings)), registry
 
 
 class LocalEndpoint:
-    """An S3 Vectors endpoint on ``127.0.0.1`` in a background thread; a context manager.
+    """An S3 Vectors endpoint, with STS and IAM, on ``127.0.0.1`` in a background thread; a context manager.
 
     Example::
 
         with LocalEndpoint(tmp_path) as endpoint:
             client = boto3.client("s3vectors", **endpoint.client_kwargs())
             client.create_vector_bucket(vectorBucketName="memories")
+            sts = boto3.client("sts", **endpoint.client_kwargs())
+            creds = sts.assume_role(RoleArn=..., RoleSessionName="s", Tags=[...])["Credentials"]
+            tenant = boto3.client("s3vectors", **endpoint.client_kwargs(creds))
 
     Args:
         root: The directory of buckets (one subdirectory each); created if missing.
@@ -83,6 +90,7 @@ class LocalEndpoint:
         region: The region named in ARNs.
         faults: Optional injected throttling, to test retries.
         startup_timeout: Seconds to wait for the server to accept connections.
+        clock: Epoch seconds now, for session expiry; pass a fake to test expiry without waiting.
     """
 
     def __init__(
@@ -94,11 +102,13 @@ class LocalEndpoint:
         region: str = "us-east-1",
         faults: FaultInjection | None = None,
         startup_timeout: float = 10.0,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.root = Path(root)
         self.host = host
         self.region = region
         self.faults = faults
+        self.clock = clock
         self._port = port
         self._startup_timeout = startup_timeout
         self._server: uvicorn.Server | None = None
@@ -120,13 +130,21 @@ class LocalEndpoint:
             raise RuntimeError("the endpoint is not running: call start() or use it as a context manager")
         return _url(self._socket)
 
-    def client_kwargs(self) -> dict[str, str]:
-        """Keyword arguments for ``boto3.client("s3vectors", ...)``: URL, region, dummy credentials."""
+    def client_kwargs(self, credentials: Mapping[str, Any] | None = None) -> dict[str, str]:
+        """Keyword arguments for ``boto3.client("s3vectors" | "sts" | "iam", ...)``: URL, region, credentials.
+
+        Args:
+            credentials: The ``Credentials`` of an ``AssumeRole`` answer, to act as that
+                session; by default dummy static credentials, which have full access.
+        """
+        kwargs = {"endpoint_url": self.url, "region_name": self.region}
+        if credentials is None:
+            return {**kwargs, "aws_access_key_id": "local", "aws_secret_access_key": "local"}
         return {
-            "endpoint_url": self.url,
-            "region_name": self.region,
-            "aws_access_key_id": "local",
-            "aws_secret_access_key": "local",
+            **kwargs,
+            "aws_access_key_id": str(credentials["AccessKeyId"]),
+            "aws_secret_access_key": str(credentials["SecretAccessKey"]),
+            "aws_session_token": str(credentials["SessionToken"]),
         }
 
     def start(self) -> LocalEndpoint:
@@ -135,7 +153,7 @@ class LocalEndpoint:
             raise RuntimeError("the endpoint is already running")
         sock = _bind(self.host, self._port)
         # log_config=None: an embedded endpoint must not reconfigure the host program's logging.
-        server, self._registry = _server(self.root, self.faults, self.region, log_config=None)
+        server, self._registry = _server(self.root, self.faults, self.region, self.clock, log_config=None)
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name=f"s3vectors-endpoint-{_url(sock)}", daemon=True
         )
@@ -183,6 +201,7 @@ def serve(
     region: str = "us-east-1",
     faults: FaultInjection | None = None,
     on_ready: Callable[[str], None] | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> None:
     """Serve in the foreground until Ctrl+C or SIGTERM; ``on_ready`` gets the URL once bound.
 
@@ -193,7 +212,7 @@ def serve(
         OSError: The address cannot be bound (port in use, no such interface).
     """
     sock = _bind(host, port)
-    server, registry = _server(root, faults, region)
+    server, registry = _server(root, faults, region, clock)
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _interrupt) if main else None
     try:
