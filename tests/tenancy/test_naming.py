@@ -15,9 +15,9 @@ from strands_vector_memory.tenancy import index_for_tenant, tenant_key, validate
 # What an STS session tag value may hold (and more than our keys ever use).
 _TAG_VALUE = re.compile(r"[\w.:/=+\-@ ]{0,256}")
 
-ids = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=80
-).filter(lambda s: s.strip() != "")
+ids = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=80).filter(
+    lambda s: s.strip() != ""
+)
 
 
 @pytest.mark.parametrize("tenant", ["acme", "tenant-001", "a1", "x" * 56, "0"])
