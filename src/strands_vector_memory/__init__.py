@@ -49,7 +49,7 @@ from .memory import (
     SharedIndexLayout,
     VectorMemory,
 )
-from .tenancy import TenantFilterLayout, TenantIndexLayout
+from .tenancy import TenantFilterLayout, TenantIndexLayout, TokenVendingMachine
 
 __version__ = "0.1.0"
 
@@ -90,6 +90,7 @@ __all__ = [
     "TextSearchBackend",
     "ThrottledError",
     "TitanEmbedder",
+    "TokenVendingMachine",
     "ValidationError",
     "VectorBackend",
     "VectorMemory",

@@ -63,7 +63,7 @@ def onboard(app: AppContext, tenant_ids: tuple[str, ...], prefix: str, as_json: 
         )
         return
     for tenant, index in zip(tenant_ids, created, strict=True):
-        notice(f"Onboarded {tenant!r}: tenant key {index.tenant_key}, index {index.index} in {app.location}")
+        notice(f"Onboarded {tenant!r}: index {index.index}")
 
 
 @tenancy.command()

@@ -10,7 +10,7 @@ Needs the ``aws`` and ``strands`` extras. Every name here is a thin layer over
 """
 
 from ..core import IsolationError
-from ..tenancy._tvm import TokenVendingMachine
+from ..tenancy import TokenVendingMachine
 from ._plugin import S3VectorMemoryPlugin
 from ._stores import DEFAULT_EMBEDDING_MODEL, MultiTenantS3VectorMemory, S3VectorMemory, embedder_for_model
 

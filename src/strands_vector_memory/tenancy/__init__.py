@@ -18,6 +18,7 @@ from ._setup import (
     remove_tenant_role,
     setup_tenant_role,
 )
+from ._tvm import TenantCredentials, TokenVendingMachine
 
 __all__ = [
     "DEFAULT_POLICY_NAME",
@@ -29,6 +30,8 @@ __all__ = [
     "TenantIndexLayout",
     "TenantRoutedBackend",
     "TenantScopedEmbedder",
+    "TenantCredentials",
+    "TokenVendingMachine",
     "caller_principal",
     "index_for_tenant",
     "permissions_policy",
