@@ -19,30 +19,49 @@ The implementation this replaces had four defects, each with its answer here:
 * it fetched embeddings with the application's ambient role: here any service's client
   (``bedrock-runtime`` included) can be had with the tenant's credentials.
 
+Why this module: it is the public class and the credentials cache, i.e. *when* STS is
+called (single flight, refresh ahead, failure backoff). *How* STS is called, and what
+its answers and errors mean, is :mod:`._sts`; the tenant sessions and clients that
+refresh through this cache are :mod:`._tvm_clients`. The names other code imports from
+here (``TenantCredentials``, ``role_session_name``, ``map_sts_error``,
+``STS_ERROR_CLASSES``) are re-exported from :mod:`._sts`.
+
 boto3 is the optional ``aws`` extra: it is imported only when STS or a client is needed.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import logging
 import math
-import os
-import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from functools import cache
+from dataclasses import dataclass
 from typing import Any, Final
 
-from .._aws import RetryPolicy, call_with_retries, class_for_status, map_botocore_error, resolve_region, with_user_agent
-from ..backends.s3vectors._client import default_config
-from ..core import AccessDeniedError, BackendUnavailableError, ThrottledError, ValidationError, VectorMemoryError
-from ._naming import TAG_KEY, tenant_key, validate_tenant_key
+from .._aws import RetryPolicy, call_with_retries, resolve_region
+from ..core import ValidationError, VectorMemoryError
+from ._naming import tenant_key, validate_tenant_key
+from ._sts import (
+    DEFAULT_STS_RETRY,
+    EXTERNAL_ID_PATTERN,
+    MAX_DURATION_SECONDS,
+    MIN_DURATION_SECONDS,
+    ROLE_ARN_PATTERN,
+    SESSION_PREFIX_PATTERN,
+    STS_ERROR_CLASSES,
+    TenantCredentials,
+    application_session,
+    assume_role_once,
+    assume_role_params,
+    build_sts_client,
+    credentials_from_response,
+    map_sts_error,
+    role_session_name,
+)
+from ._tvm_clients import TenantClients
 
 __all__ = [
     "BOTOCORE_ADVISORY_REFRESH_SECONDS",
@@ -56,10 +75,6 @@ __all__ = [
 
 _log = logging.getLogger("strands_vector_memory.tenancy")
 
-#: STS's bounds for DurationSeconds (the role's MaxSessionDuration may be lower).
-MIN_DURATION_SECONDS: Final = 900
-MAX_DURATION_SECONDS: Final = 43200
-
 #: botocore refreshes ``RefreshableCredentials`` this long before expiry ("advisory"
 #: window; it blocks from 10 minutes). The default ``refresh_ahead`` matches it.
 BOTOCORE_ADVISORY_REFRESH_SECONDS: Final = 15 * 60
@@ -71,125 +86,6 @@ MIN_REMAINING_SECONDS: Final = 60.0
 #: The longest failure backoff allowed: a broken STS call must never lock a tenant out
 #: for minutes, which is the defect this module replaces.
 MAX_FAILURE_BACKOFF_SECONDS: Final = 300.0
-
-#: STS throttling is retried briefly inside one fetch; longer trouble becomes the failure backoff.
-DEFAULT_STS_RETRY: Final = RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=4.0, deadline=15.0)
-
-_SESSION_NAME_MAX: Final = 64
-_SESSION_HASH_HEX: Final = 16
-_NOT_SESSION_CHARS: Final = re.compile(r"[^\w+=,.@-]", re.ASCII)
-_PREFIX: Final = re.compile(r"[\w+=,.@-]{1,32}", re.ASCII)
-_EXTERNAL_ID: Final = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
-_ROLE_ARN: Final = re.compile(r"arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:role/(?:[!-~]+/)?[\w+=,.@-]{1,64}", re.ASCII)
-_CREDENTIAL_METHOD: Final = "strands-vector-memory-tvm"
-
-#: Every error code STS answers AssumeRole with (those its model declares, and the
-#: generic ones every Query API may send), and what it becomes.
-STS_ERROR_CLASSES: Final[dict[str, type[VectorMemoryError]]] = {
-    "AccessDenied": AccessDeniedError,
-    "AccessDeniedException": AccessDeniedError,
-    "InvalidClientTokenId": AccessDeniedError,
-    "SignatureDoesNotMatch": AccessDeniedError,
-    "ExpiredToken": AccessDeniedError,
-    "ExpiredTokenException": AccessDeniedError,
-    "RegionDisabledException": AccessDeniedError,
-    "MalformedPolicyDocument": ValidationError,
-    "PackedPolicyTooLarge": ValidationError,
-    "ValidationError": ValidationError,
-    "InvalidParameterValue": ValidationError,
-    "Throttling": ThrottledError,  # STS answers 400, not 429, so the status alone would mislead
-    "ThrottlingException": ThrottledError,
-    "RequestLimitExceeded": ThrottledError,
-    "ServiceUnavailable": BackendUnavailableError,
-    "InternalFailure": BackendUnavailableError,
-}
-
-_STS_HINTS: Final = {
-    "AccessDenied": " (check the role's trust policy: it must allow this application's principal "
-    "sts:AssumeRole and sts:TagSession with a TenantID session tag, and name the ExternalId if it requires one)",
-    "InvalidClientTokenId": " (the application's own AWS credentials are not valid)",
-    "SignatureDoesNotMatch": " (the application's own AWS secret key is wrong)",
-    "ExpiredToken": " (the application's own AWS credentials have expired: refresh them)",
-    "ExpiredTokenException": " (the application's own AWS credentials have expired: refresh them)",
-    "RegionDisabledException": " (activate STS for this region in the IAM console's account settings)",
-    "PackedPolicyTooLarge": " (the session tags are too large for STS)",
-    "Throttling": " (STS rate limit; the cache makes one call per tenant per credential lifetime)",
-}
-
-
-@dataclass(frozen=True)
-class TenantCredentials:
-    """Temporary credentials acting as one tenant; the repr never shows the secret or token.
-
-    Attributes:
-        tenant_key: The tenant's key (its ``TenantID`` session tag value).
-        access_key_id: The session's access key id (``ASIA...``).
-        secret_access_key: The session's secret key.
-        session_token: The session token every request must carry.
-        expiration: When the credentials expire, epoch seconds.
-    """
-
-    tenant_key: str
-    access_key_id: str
-    secret_access_key: str = field(repr=False)
-    session_token: str = field(repr=False)
-    expiration: float
-
-    def expires_in(self, now: float) -> float:
-        """Seconds from ``now`` (epoch seconds) until expiry; negative once expired."""
-        return self.expiration - now
-
-
-def role_session_name(prefix: str, key: str) -> str:
-    r"""The RoleSessionName for tenant ``key``: ``<prefix>-<key>``, valid for STS and distinct per key.
-
-    STS allows 2-64 characters of ``[\w+=,.@-]``. A longer name keeps its first
-    characters (readable in CloudTrail) and ends in a hash of the whole name, so two
-    tenants never share a session name.
-    """
-    name = _NOT_SESSION_CHARS.sub("-", f"{prefix}-{key}")
-    if len(name) <= _SESSION_NAME_MAX:
-        return name
-    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:_SESSION_HASH_HEX]
-    return f"{name[: _SESSION_NAME_MAX - _SESSION_HASH_HEX - 1]}-{digest}"
-
-
-def map_sts_error(exc: Any, role_arn: str, key: str) -> VectorMemoryError:
-    """The project exception for an STS ``ClientError`` on AssumeRole; callers ``raise ... from exc``.
-
-    The message names the role and the tenant, and says what to fix. An unknown code
-    still maps by HTTP status, so nothing escapes as a raw ``ClientError``.
-    """
-    error = exc.response.get("Error", {})
-    code = str(error.get("Code", ""))
-    message = str(error.get("Message") or exc)
-    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-    cls = STS_ERROR_CLASSES.get(code) or class_for_status(status)
-    hint = _STS_HINTS.get(code, "")
-    text = f"STS AssumeRole of {role_arn} for tenant {key!r} failed with {code or 'an unknown error'} (HTTP {status})"
-    if cls is ValidationError:
-        duration = "DurationSeconds" in message
-        if duration:
-            hint = " (duration_seconds may not exceed the role's MaxSessionDuration, nor 3600 s when chaining roles)"
-        return ValidationError(f"{text}: {message}{hint}", field="duration_seconds" if duration else None)
-    return cls(f"{text}: {message}{hint}")
-
-
-def _require_boto3() -> Any:
-    try:
-        import boto3
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
-        raise ImportError("the Token Vending Machine needs boto3: pip install 'strands-vector-memory[aws]'") from exc
-    return boto3
-
-
-def _config_fingerprint(config: Any) -> str | None:
-    """A value (not identity) key for a botocore ``Config``, so equal configs share a client."""
-    if config is None:
-        return None
-    from botocore.config import Config
-
-    return repr([(name, getattr(config, name, None)) for name in Config.OPTION_DEFAULTS])
 
 
 @dataclass(frozen=True)
@@ -210,16 +106,6 @@ class _Entry:
         self.failures = 0
         self.retry_at = -math.inf
         self.completed = 0  # finished STS fetches: a waiter compares it to see whether the one it waited for failed
-
-
-class _ClientSlot:
-    """One tenant's clients; ``lock`` makes each client be built once."""
-
-    __slots__ = ("clients", "lock")
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.clients: dict[tuple[str, str, str | None, str | None], Any] = {}
 
 
 class TokenVendingMachine:
@@ -283,7 +169,7 @@ class TokenVendingMachine:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if not isinstance(role_arn, str) or not _ROLE_ARN.fullmatch(role_arn):
+        if not isinstance(role_arn, str) or not ROLE_ARN_PATTERN.fullmatch(role_arn):
             raise ValidationError(
                 f"role_arn must be an IAM role ARN like arn:aws:iam::123456789012:role/tenant-memory, got {role_arn!r}",
                 field="role_arn",
@@ -304,13 +190,15 @@ class TokenVendingMachine:
                 f"refresh_ahead must be >= 0 and below duration_seconds ({duration_seconds}), got {refresh_ahead}",
                 field="refresh_ahead",
             )
-        if not isinstance(session_name_prefix, str) or not _PREFIX.fullmatch(session_name_prefix):
+        if not isinstance(session_name_prefix, str) or not SESSION_PREFIX_PATTERN.fullmatch(session_name_prefix):
             raise ValidationError(
                 f"session_name_prefix must be 1-32 characters of letters, digits and _+=,.@-, "
                 f"got {session_name_prefix!r}",
                 field="session_name_prefix",
             )
-        if external_id is not None and (not isinstance(external_id, str) or not _EXTERNAL_ID.fullmatch(external_id)):
+        if external_id is not None and (
+            not isinstance(external_id, str) or not EXTERNAL_ID_PATTERN.fullmatch(external_id)
+        ):
             raise ValidationError(
                 "external_id must be 2-1224 characters of letters, digits and _+=,.@:/-", field="external_id"
             )
@@ -341,10 +229,9 @@ class TokenVendingMachine:
         self._retry = retry or DEFAULT_STS_RETRY
         self._sleep = sleep
         self._setup_lock = threading.Lock()  # building the STS client and the base session, once
-        self._lock = threading.Lock()  # the two LRU maps; never held during I/O
+        self._lock = threading.Lock()  # the credentials LRU map; never held during I/O
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
-        self._clients: OrderedDict[str, _ClientSlot] = OrderedDict()
-        self._loader: Any = None
+        self._tenant_clients = TenantClients(self, clock=clock, config=config)
         self._stats_lock = threading.Lock()
         self._stats = dict.fromkeys(
             ("sts_calls", "cache_hits", "refreshes", "failures", "fast_failures", "waits", "clients_built"), 0
@@ -513,57 +400,33 @@ class TokenVendingMachine:
         replay.__cause__ = error
         return replay
 
+    def _current_access_key(self, key: str) -> str | None:
+        """The access key this cache holds for ``key`` now (no STS call)."""
+        with self._lock:
+            entry = self._entries.get(key)
+        cached = entry.cached if entry is not None else None
+        return cached.creds.access_key_id if cached is not None else None
+
     def _assume(self, key: str) -> TenantCredentials:
         """One AssumeRole (throttling retried briefly); every failure mapped to a project error."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
         sts = self._sts()
         params = self._params_for_key(key)
-        what = f"STS AssumeRole of {self.role_arn} for tenant {key!r}"
 
         def once() -> dict[str, Any]:
             self._count("sts_calls")
-            try:
-                response: dict[str, Any] = sts.assume_role(**params)
-                return response
-            except ClientError as exc:
-                raise map_sts_error(exc, self.role_arn, key) from exc
-            except BotoCoreError as exc:
-                raise (map_botocore_error(exc, what) or VectorMemoryError(f"{what}: {exc}")) from exc
+            return assume_role_once(sts, params, key)
 
         response = call_with_retries(once, policy=self._retry, operation="sts:AssumeRole", sleep=self._sleep)
-        raw = response["Credentials"]
-        expiration = raw["Expiration"]
-        if isinstance(expiration, datetime):
-            if expiration.tzinfo is None:
-                expiration = expiration.replace(tzinfo=timezone.utc)
-            expires = expiration.timestamp()
-        else:
-            expires = float(expiration)
-        creds = TenantCredentials(
-            tenant_key=key,
-            access_key_id=raw["AccessKeyId"],
-            secret_access_key=raw["SecretAccessKey"],
-            session_token=raw["SessionToken"],
-            expiration=expires,
-        )
+        creds = credentials_from_response(response, key)
         if creds.expires_in(self._clock()) <= MIN_REMAINING_SECONDS:
             raise VectorMemoryError(
-                f"{what} returned credentials expiring in {creds.expires_in(self._clock()):.0f} s: "
-                "check the system clock"
+                f"STS AssumeRole of {self.role_arn} for tenant {key!r} returned credentials expiring in "
+                f"{creds.expires_in(self._clock()):.0f} s: check the system clock"
             )
         return creds
 
     def _params_for_key(self, key: str) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "RoleArn": self.role_arn,
-            "RoleSessionName": role_session_name(self.session_name_prefix, key),
-            "DurationSeconds": self.duration_seconds,
-            "Tags": [{"Key": TAG_KEY, "Value": key}],
-        }
-        if self.external_id is not None:
-            params["ExternalId"] = self.external_id
-        return params
+        return assume_role_params(self.role_arn, self.session_name_prefix, key, self.duration_seconds, self.external_id)
 
     # -- AWS plumbing ----------------------------------------------------------
 
@@ -590,21 +453,7 @@ class TokenVendingMachine:
         """The application's boto3 session (a new one, preferring regional STS, if none was given)."""
         with self._setup_lock:
             if self._session is None:
-                boto3 = _require_boto3()
-                import botocore.session
-                from botocore.exceptions import BotoCoreError
-
-                core = botocore.session.Session()
-                # botocore < 1.40 defaults to the global endpoint (us-east-1): prefer the regional
-                # one unless the environment or the profile chose.
-                if "AWS_STS_REGIONAL_ENDPOINTS" not in os.environ:
-                    try:
-                        chosen = "sts_regional_endpoints" in core.get_scoped_config()
-                    except BotoCoreError:  # a missing profile fails later, with botocore's own message
-                        chosen = True
-                    if not chosen:
-                        core.set_config_variable("sts_regional_endpoints", "regional")
-                self._session = boto3.session.Session(botocore_session=core)
+                self._session = application_session()
             return self._session
 
     def _sts(self) -> Any:
@@ -614,40 +463,11 @@ class TokenVendingMachine:
             session = self._base_session()
             with self._setup_lock:
                 if self._sts_client is None:
-                    from botocore.config import Config
-
-                    base = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10)
-                    self._sts_client = session.client(
-                        "sts",
-                        region_name=region,
-                        endpoint_url=self._endpoint_url,
-                        config=with_user_agent(base if self._config is None else base.merge(self._config)),
-                    )
+                    self._sts_client = build_sts_client(session, region, self._endpoint_url, self._config)
                 client = self._sts_client
         return client
 
-    def _utcnow(self) -> datetime:
-        """This TVM's clock as botocore's ``time_fetcher``, so both agree on when to refresh."""
-        return datetime.fromtimestamp(self._clock(), tz=timezone.utc)
-
-    def _current_access_key(self, key: str) -> str | None:
-        """The access key this cache holds for ``key`` now (no STS call)."""
-        with self._lock:
-            entry = self._entries.get(key)
-        cached = entry.cached if entry is not None else None
-        return cached.creds.access_key_id if cached is not None else None
-
-    def _refresh_metadata(self, key: str) -> dict[str, str]:
-        """``refresh_using`` for botocore: this cache's credentials in botocore's shape."""
-        creds = self.credentials_for_key(key)
-        return {
-            "access_key": creds.access_key_id,
-            "secret_key": creds.secret_access_key,
-            "token": creds.session_token,
-            "expiry_time": datetime.fromtimestamp(creds.expiration, tz=timezone.utc).isoformat(),
-        }
-
-    # -- clients ---------------------------------------------------------------
+    # -- clients (built and cached by ._tvm_clients) ---------------------------
 
     def boto3_session(self, tenant_id: str) -> Any:
         """A boto3 session acting as ``tenant_id``; its credentials refresh through this TVM.
@@ -659,21 +479,7 @@ class TokenVendingMachine:
 
     def boto3_session_for_key(self, key: str) -> Any:
         """:meth:`boto3_session` for a tenant key."""
-        key = validate_tenant_key(key)
-        boto3 = _require_boto3()
-        import botocore.session
-        from botocore.credentials import CredentialResolver
-
-        profile = self._session.profile_name if self._session is not None else None
-        core = botocore.session.Session(profile=None if profile in (None, "default") else profile)
-        # Service models take tens of milliseconds to load; every tenant session shares one loader.
-        loader = self._loader
-        if loader is None:
-            self._loader = core.get_component("data_loader")
-        else:
-            core.register_component("data_loader", loader)
-        core.register_component("credential_provider", CredentialResolver([_provider_class()(self, key)]))
-        return boto3.session.Session(botocore_session=core, region_name=self.region_name)
+        return self._tenant_clients.session(validate_tenant_key(key))
 
     def client(
         self,
@@ -709,94 +515,6 @@ class TokenVendingMachine:
             AccessDeniedError: If STS refuses the tenant's first credentials.
             ValidationError: If ``key`` is not a tenant key.
         """
-        key = validate_tenant_key(key)
-        region = region_name or self.region_name
-        ident = (service, region, endpoint_url, _config_fingerprint(config))
-        slot = self._client_slot(key)
-        client = slot.clients.get(ident)
-        if client is not None:
-            return client
-        with slot.lock:
-            client = slot.clients.get(ident)
-            if client is None:
-                client = self._build_client(key, service, region, endpoint_url, config)
-                slot.clients[ident] = client
-                self._count("clients_built")
-            return client
-
-    def _client_slot(self, key: str) -> _ClientSlot:
-        with self._lock:
-            slot = self._clients.get(key)
-            if slot is not None:
-                self._clients.move_to_end(key)
-                return slot
-            slot = self._clients[key] = _ClientSlot()
-            while len(self._clients) > self.max_cached_tenants:
-                self._clients.popitem(last=False)  # its clients stay usable by whoever holds them
-            return slot
-
-    def _build_client(self, key: str, service: str, region: str, endpoint_url: str | None, config: Any) -> Any:
-        from botocore.config import Config
-
-        merged = config if self._config is None else self._config if config is None else self._config.merge(config)
-        if service == "s3vectors":
-            final = default_config(merged)
-        else:
-            final = with_user_agent(merged if merged is not None else Config())
-        session = self.boto3_session_for_key(key)
-        return session.client(service, region_name=region, endpoint_url=endpoint_url, config=final)
-
-
-@cache
-def _provider_class() -> type[Any]:
-    """The botocore classes of tenant credentials, defined on first use (botocore is optional)."""
-    from botocore.credentials import CredentialProvider, RefreshableCredentials
-
-    class TenantRefreshableCredentials(RefreshableCredentials):  # type: ignore[misc]
-        """botocore credentials of one tenant, refreshed through the TVM's single-flight cache.
-
-        Besides botocore's own expiry check, a refresh is due as soon as the TVM holds
-        other credentials for the tenant (refreshed elsewhere, or invalidated), so
-        :meth:`TokenVendingMachine.invalidate` reaches clients built earlier.
-        """
-
-        def __init__(self, tvm: TokenVendingMachine, key: str, creds: TenantCredentials) -> None:
-            self._svm_tvm = tvm
-            self._svm_key = key
-            self._svm_held = creds.access_key_id
-            super().__init__(
-                creds.access_key_id,
-                creds.secret_access_key,
-                creds.session_token,
-                datetime.fromtimestamp(creds.expiration, tz=timezone.utc),
-                self._svm_refresh,
-                _CREDENTIAL_METHOD,
-                time_fetcher=tvm._utcnow,
-            )
-
-        def _svm_refresh(self) -> dict[str, str]:
-            metadata = self._svm_tvm._refresh_metadata(self._svm_key)
-            self._svm_held = metadata["access_key"]
-            return metadata
-
-        def refresh_needed(self, refresh_in: float | None = None) -> bool:
-            if super().refresh_needed(refresh_in):
-                return True
-            # refresh_in=0 is botocore's "still expired after refreshing?" check: ours are not.
-            return refresh_in != 0 and self._svm_tvm._current_access_key(self._svm_key) != self._svm_held
-
-    class TenantCredentialProvider(CredentialProvider):  # type: ignore[misc]
-        """The only credential provider of a tenant session: the TVM, never the ambient chain."""
-
-        METHOD = _CREDENTIAL_METHOD
-        CANONICAL_NAME = "custom-strands-vector-memory-tvm"
-
-        def __init__(self, tvm: TokenVendingMachine, key: str) -> None:
-            super().__init__()
-            self._tvm = tvm
-            self._key = key
-
-        def load(self) -> Any:
-            return TenantRefreshableCredentials(self._tvm, self._key, self._tvm.credentials_for_key(self._key))
-
-    return TenantCredentialProvider
+        return self._tenant_clients.client(
+            validate_tenant_key(key), service, endpoint_url=endpoint_url, region_name=region_name, config=config
+        )
