@@ -55,3 +55,17 @@ def unique_bucket(prefix: str = "t") -> str:
     import uuid
 
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """moto's real HTTP server (IAM, S3 Vectors CRUD), shared by the session; tests use unique names."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()

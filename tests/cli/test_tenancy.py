@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -36,19 +35,6 @@ def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "AWS_ENDPOINT_URL_S3VECTORS",
     ):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture

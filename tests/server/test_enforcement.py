@@ -21,6 +21,7 @@ from strands_vector_memory.backends import S3VectorsBackend
 from strands_vector_memory.core import AccessDeniedError
 from strands_vector_memory.server import LocalEndpoint
 
+from ..conftest import Clock
 from .conftest import NO_RETRIES
 from .iam_documents import APP_KEY, TENANT_ACTIONS, create_tenant_role, permissions_policy
 
@@ -28,21 +29,13 @@ START = 1_750_000_000.0
 REGION = "eu-west-1"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture(scope="module")
+def clock() -> Clock:
+    return Clock(START)
 
 
 @pytest.fixture(scope="module")
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(scope="module")
-def endpoint(tmp_path_factory: pytest.TempPathFactory, clock: FakeClock) -> Iterator[LocalEndpoint]:
+def endpoint(tmp_path_factory: pytest.TempPathFactory, clock: Clock) -> Iterator[LocalEndpoint]:
     with LocalEndpoint(tmp_path_factory.mktemp("tenants"), region=REGION, clock=clock) as running:
         yield running
 
@@ -254,7 +247,7 @@ def test_a_wrong_or_missing_session_token_is_refused(tenancy: Tenancy) -> None:
         assert error["Error"]["Message"] == "The security token included in the request is invalid."
 
 
-def test_expired_credentials_are_refused(tenancy: Tenancy, clock: FakeClock) -> None:
+def test_expired_credentials_are_refused(tenancy: Tenancy, clock: Clock) -> None:
     acme = tenancy.client("acme")
     create_index(acme, tenancy.bucket, "memory-acme")
     clock.now += 3600

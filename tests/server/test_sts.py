@@ -16,25 +16,16 @@ from botocore.exceptions import ClientError
 
 from strands_vector_memory.server import LocalEndpoint
 
+from ..conftest import Clock
 from .conftest import NO_RETRIES
 from .iam_documents import APP_ARN, APP_KEY, create_tenant_role, trust_policy
 
 START = 1_750_000_000.0  # 2025-06-15T15:06:40Z
 
 
-class FakeClock:
-    """Epoch seconds that move only when a test says so."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(scope="module")
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> Clock:
+    return Clock(START)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +34,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def endpoint(root: Path, clock: FakeClock) -> Iterator[LocalEndpoint]:
+def endpoint(root: Path, clock: Clock) -> Iterator[LocalEndpoint]:
     with LocalEndpoint(root, region="eu-west-1", clock=clock) as running:
         yield running
 
@@ -80,7 +71,7 @@ def denied(caught: pytest.ExceptionInfo[ClientError], action: str, resource: str
     assert error["Error"]["Message"] == f"User: {who} is not authorized to perform: {action} on resource: {resource}"
 
 
-def test_assume_role_with_a_tenant_tag(sts: Any, endpoint: LocalEndpoint, role: str, clock: FakeClock) -> None:
+def test_assume_role_with_a_tenant_tag(sts: Any, endpoint: LocalEndpoint, role: str, clock: Clock) -> None:
     answer = sts.assume_role(RoleArn=role, RoleSessionName="acme-1", Tags=tenant_tags("acme"))
     credentials = answer["Credentials"]
     assert re.fullmatch(r"ASIA[A-Z0-9]{16}", credentials["AccessKeyId"])
@@ -98,7 +89,7 @@ def test_assume_role_with_a_tenant_tag(sts: Any, endpoint: LocalEndpoint, role: 
     assert app["Arn"] == APP_ARN and app["UserId"].startswith("AIDA")
 
 
-def test_duration_within_the_role_s_maximum(sts: Any, iam: Any, role: str, clock: FakeClock) -> None:
+def test_duration_within_the_role_s_maximum(sts: Any, iam: Any, role: str, clock: Clock) -> None:
     short = sts.assume_role(RoleArn=role, RoleSessionName="s1", Tags=tenant_tags("acme"), DurationSeconds=900)
     assert short["Credentials"]["Expiration"].timestamp() == clock.now + 900
     with pytest.raises(ClientError, match="exceeds the MaxSessionDuration") as caught:
@@ -199,9 +190,7 @@ def test_invalid_requests(sts: Any, role: str, arguments: dict[str, Any], code: 
     assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == (code, status)
 
 
-def test_session_token_must_match_and_be_current(
-    endpoint: LocalEndpoint, sts: Any, role: str, clock: FakeClock
-) -> None:
+def test_session_token_must_match_and_be_current(endpoint: LocalEndpoint, sts: Any, role: str, clock: Clock) -> None:
     credentials = sts.assume_role(RoleArn=role, RoleSessionName="t1", Tags=tenant_tags("acme"))["Credentials"]
     forged = {**credentials, "SessionToken": credentials["SessionToken"][:-4] + "AAAA"}
     with pytest.raises(ClientError, match="security token included in the request is invalid") as invalid:
@@ -220,7 +209,7 @@ def test_session_token_must_match_and_be_current(
         clock.now -= 3600
 
 
-def test_credentials_from_before_a_restart_are_refused(root: Path, sts: Any, role: str, clock: FakeClock) -> None:
+def test_credentials_from_before_a_restart_are_refused(root: Path, sts: Any, role: str, clock: Clock) -> None:
     credentials = sts.assume_role(RoleArn=role, RoleSessionName="r1", Tags=tenant_tags("acme"))["Credentials"]
     with LocalEndpoint(root, clock=clock) as restarted:
         session = client(restarted, "sts", credentials)

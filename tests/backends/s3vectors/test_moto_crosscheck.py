@@ -15,30 +15,16 @@ existing index with success instead of ConflictException, and ListIndexes ignore
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import numpy as np
-import pytest
 
 from strands_vector_memory.backends import RetryPolicy, S3VectorsBackend
 from strands_vector_memory.core import ConflictError, DistanceMetric, MemoryRecord, NotFoundError, VectorMemoryError
 
 DIM = 8
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 def backend_at(url: str, bucket: str) -> S3VectorsBackend:
