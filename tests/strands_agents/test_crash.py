@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,13 +18,31 @@ CHILD = Path(__file__).with_name("_crash_child.py")
 
 
 def wait_for(process: subprocess.Popen[str], wanted: set[str], timeout: float = 120.0) -> None:
-    assert process.stdout is not None
+    """Read the child's lines until ``wanted`` were all printed; a silent child fails the test, with its stacks.
+
+    Lines are read on a thread so a stalled child cannot block the test. The child
+    runs with faulthandler on: if it stalls, SIGABRT makes it print every thread's
+    stack to stderr, which the failure message then shows.
+    """
+    stdout = process.stdout
+    assert stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in iter(stdout.readline, "")], daemon=True).start()
     seen: set[str] = set()
     deadline = time.monotonic() + timeout
     while not wanted <= seen:
-        assert time.monotonic() < deadline, f"child printed only {seen}"
-        line = process.stdout.readline()
-        assert line, f"child exited early ({process.poll()}): {process.stderr.read() if process.stderr else ''}"
+        try:
+            line = lines.get(timeout=1.0)
+        except queue.Empty:
+            if process.poll() is not None and lines.empty():
+                stderr = process.stderr.read() if process.stderr else ""
+                raise AssertionError(f"child exited early ({process.returncode}): {stderr}") from None
+            if time.monotonic() < deadline:
+                continue
+            process.send_signal(signal.SIGABRT)
+            process.wait(30)
+            stacks = process.stderr.read() if process.stderr else ""
+            raise AssertionError(f"child printed only {seen} in {timeout:g}s; its threads:\n{stacks}") from None
         seen.add(line.strip())
 
 
@@ -35,7 +55,7 @@ def test_a_killed_process_loses_no_summary_and_the_restart_stores_it_once(
 ) -> None:
     store, outbox = tmp_path / "store", tmp_path / "outbox.sqlite3"
     with subprocess.Popen(
-        [sys.executable, str(CHILD), str(store), str(outbox)],
+        [sys.executable, "-X", "faulthandler", str(CHILD), str(store), str(outbox)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
