@@ -295,6 +295,22 @@ def test_the_next_conversation_sees_the_last_ones_turns_before_the_worker_runs(
     plugin.close(timeout=5)
 
 
+def test_a_busy_worker_does_not_hold_up_a_user_with_nothing_waiting(memory: VectorMemory, tmp_path: Path) -> None:
+    """The per-turn catch-up must not wait behind another user's job (e.g. a summary's model call)."""
+    plugin = MemoryPlugin(memory, outbox=tmp_path / "outbox.sqlite3", idle_timeout=None)
+    agent = make_agent(plugin, ScriptedModel(["hi"]), name="helper")
+    plugin.worker.stop()
+    finished = threading.Event()
+    with plugin.worker._processing:  # the worker is busy with someone else's job
+        turn = threading.Thread(
+            target=lambda: (agent("Hello there.", invocation_state=state(conversation="c9")), finished.set())
+        )
+        turn.start()
+        turn.join(timeout=60)
+        assert finished.is_set(), "the turn waited for the busy worker"
+    plugin.close(timeout=5)
+
+
 def test_interleaved_users_on_threads_never_see_each_other(memory: VectorMemory, plugin: MemoryPlugin) -> None:
     for user in ("alice", "bob"):
         for i in range(5):

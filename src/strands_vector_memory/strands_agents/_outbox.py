@@ -513,6 +513,17 @@ class Outbox:
             ).fetchone()
         return int(row[0])
 
+    def due_for(self, user: tuple[str | None, str], *, kinds: Sequence[JobKind] = ("turns",)) -> int:
+        """How many due jobs belong to ``user`` (tenant id, user id); a plain read, no write lock."""
+        marks = ",".join("?" for _ in kinds)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT identity FROM jobs WHERE state = 'pending' AND kind IN ({marks}) AND next_at <= ?",
+                (*kinds, self._clock()),
+            ).fetchall()
+        owners = (Identity.from_json(identity) for (identity,) in rows)
+        return sum(1 for who in owners if (who.tenant_id, who.user_id) == user)
+
     def failed(self) -> list[tuple[str, str]]:
         """Parked jobs as (id, last error)."""
         with self._lock:

@@ -146,29 +146,30 @@ class MemoryWorker:
                     self._process(job)
         return self.outbox.pending(kinds=kinds)
 
-    def catch_up(self, identity: Identity, timeout: float = 5.0) -> int:
+    def catch_up(self, identity: Identity, timeout: float = 2.0) -> int:
         """Store this user's due turn jobs now, so the recall about to run can see them.
 
         Read-your-own-writes across conversations: what a user said a moment ago in an
         ended conversation is recallable in the next one, even before the background
-        thread gets to it. Only jobs that are due run (a job backing off after a
-        failure does not make every turn wait), and summaries are left to the worker
-        (they need a model call). Returns how many jobs were stored.
+        thread gets to it. It is on the per-turn path, so it costs one plain read when
+        the user has nothing waiting (the usual case) and never waits on other users'
+        work for long: if the worker is busy (e.g. in a summary's model call) for
+        longer than ``timeout``, the turn goes ahead and the worker stores the jobs
+        soon after. Only jobs that are due run (a job backing off after a failure does
+        not make every turn wait), and summaries are left to the worker. Returns how
+        many jobs were stored.
         """
-        deadline = time.monotonic() + timeout
-        attempted: set[str] = set()
-        stored = 0
-        while time.monotonic() < deadline:
-            with self._processing:
-                jobs = self.outbox.claim(
-                    kinds=("turns",), limit=16, exclude=attempted, user=(identity.tenant_id, identity.user_id)
-                )
-                if not jobs:
-                    break
-                for job in jobs:
-                    attempted.add(job.id)
-                    stored += self._process(job)
-        return stored
+        user = (identity.tenant_id, identity.user_id)
+        if not self.outbox.due_for(user):
+            return 0
+        if not self._processing.acquire(timeout=timeout):
+            _log.debug("user=<%s> | worker busy | recall runs before this user's turns are stored", identity.user_id)
+            return 0
+        try:
+            jobs = self.outbox.claim(kinds=("turns",), limit=64, user=user)
+            return sum(self._process(job) for job in jobs)
+        finally:
+            self._processing.release()
 
     def _process(self, job: Job) -> int:
         try:
