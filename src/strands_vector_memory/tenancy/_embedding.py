@@ -12,8 +12,6 @@ must then allow ``bedrock:InvokeModel`` on the model
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,6 +21,7 @@ from numpy.typing import NDArray
 from ..core import IsolationError, Scope
 from ..embedders import Embedder
 from ..embedders._bedrock import BedrockEmbedder
+from ._cache import TenantCache
 from ._layouts import require_tenant
 from ._naming import tenant_key
 
@@ -49,9 +48,7 @@ class TenantScopedEmbedder:
     ) -> None:
         self.template = template
         self._client_for = client_for
-        self._max_cached = max_cached
-        self._by_key: OrderedDict[str, Embedder] = OrderedDict()
-        self._lock = threading.Lock()
+        self._by_key: TenantCache[Embedder] = TenantCache(max_cached)
 
     def __repr__(self) -> str:
         return f"TenantScopedEmbedder({self.template.name!r})"
@@ -68,19 +65,9 @@ class TenantScopedEmbedder:
 
     def for_scope(self, scope: Scope) -> Embedder:
         """The embedder acting as ``scope``'s tenant; ``IsolationError`` without a tenant."""
-        key = tenant_key(require_tenant(scope))
-        with self._lock:
-            found = self._by_key.get(key)
-            if found is not None:
-                self._by_key.move_to_end(key)
-                return found
-        built = self.template.with_client(self._client_for(key))
-        with self._lock:
-            found = self._by_key.setdefault(key, built)
-            self._by_key.move_to_end(key)
-            while len(self._by_key) > self._max_cached:
-                self._by_key.popitem(last=False)
-        return found
+        return self._by_key.get_or_build(
+            tenant_key(require_tenant(scope)), lambda key: self.template.with_client(self._client_for(key))
+        )
 
     def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Refused: without an index there is no tenant to embed as."""

@@ -17,12 +17,11 @@ application's own backend, when one is given, and are refused otherwise.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 
 from ..backends import IndexInfo, VectorBackend
-from ..core import IsolationError, Scope, ValidationError
+from ..core import IsolationError, Scope
+from ._cache import TenantCache
 from ._layouts import TenantIndexLayout, require_tenant
 from ._naming import tenant_key
 
@@ -53,16 +52,12 @@ class TenantRoutedBackend:
         bucket: str | None = None,
         endpoint_url: str | None = None,
     ) -> None:
-        if isinstance(max_cached, bool) or not isinstance(max_cached, int) or max_cached < 1:
-            raise ValidationError(f"max_cached must be a positive int, got {max_cached!r}", field="max_cached")
         self._backend_for = backend_for
         self.layout = layout or TenantIndexLayout()
         self.admin = admin
         self.bucket = bucket
         self.endpoint_url = endpoint_url
-        self._max_cached = max_cached
-        self._backends: OrderedDict[str, VectorBackend] = OrderedDict()
-        self._lock = threading.Lock()
+        self._backends: TenantCache[VectorBackend] = TenantCache(max_cached, on_drop=lambda backend: backend.close())
 
     def __repr__(self) -> str:
         return f"TenantRoutedBackend(bucket={self.bucket!r}, layout={self.layout!r})"
@@ -73,23 +68,7 @@ class TenantRoutedBackend:
 
     def for_tenant_key(self, key: str) -> VectorBackend:
         """The backend acting as the tenant with this key (built once, then cached)."""
-        with self._lock:
-            backend = self._backends.get(key)
-            if backend is not None:
-                self._backends.move_to_end(key)
-                return backend
-        built = self._backend_for(key)  # outside the lock: it may call STS
-        evicted: list[VectorBackend] = []
-        with self._lock:
-            backend = self._backends.setdefault(key, built)
-            self._backends.move_to_end(key)
-            while len(self._backends) > self._max_cached:
-                evicted.append(self._backends.popitem(last=False)[1])
-        if backend is not built:
-            evicted.append(built)
-        for old in evicted:
-            old.close()
-        return backend
+        return self._backends.get_or_build(key, self._backend_for)
 
     def list_indexes(self, *, prefix: str | None = None) -> list[IndexInfo]:
         """The bucket's tenant indexes, listed with the application's own credentials."""
@@ -106,10 +85,7 @@ class TenantRoutedBackend:
 
     def close(self) -> None:
         """Close every tenant backend (and the admin backend)."""
-        with self._lock:
-            backends = list(self._backends.values())
-            self._backends.clear()
-        for backend in backends:
+        for backend in self._backends.clear():
             backend.close()
         if self.admin is not None:
             self.admin.close()
