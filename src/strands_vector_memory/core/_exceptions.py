@@ -6,7 +6,8 @@ Every error the library raises on purpose is a ``VectorMemoryError``; backend er
 
     VectorMemoryError
     ├── ValidationError          bad input; nothing was written (also a ValueError)
-    │   └── FilterError          a malformed metadata filter
+    │   ├── FilterError          a malformed metadata filter
+    │   └── GuardrailError       a write guardrail refused the content
     ├── NotFoundError            bucket, index or record does not exist (also a LookupError)
     ├── ConflictError            already exists, or incompatible with what exists
     ├── QuotaExceededError       a service quota was reached (S3 Vectors 402)
@@ -17,7 +18,8 @@ Every error the library raises on purpose is a ``VectorMemoryError``; backend er
         └── BackendUnavailableError  the store cannot be reached or is busy (5xx, locked)
 
 ``ValidationError`` carries ``field`` and ``limit`` so a caller (or a CLI) can point at
-the offending input without parsing the message.
+the offending input without parsing the message; ``GuardrailError`` adds ``guardrail``,
+the name of the step that refused.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "BackendUnavailableError",
     "ConflictError",
     "FilterError",
+    "GuardrailError",
     "IsolationError",
     "NotFoundError",
     "QuotaExceededError",
@@ -57,6 +60,24 @@ class ValidationError(VectorMemoryError, ValueError):
 
 class FilterError(ValidationError):
     """A metadata filter is not valid in the S3 Vectors filter language."""
+
+
+class GuardrailError(ValidationError):
+    """A write guardrail refused the content (too big, instruction-like, ...); nothing was stored.
+
+    A subclass of ``ValidationError`` because the remedy is the same: change the input.
+    ``field`` is ``"content"`` unless the guardrail says otherwise.
+
+    Attributes:
+        guardrail: The name of the pipeline step that refused (``"max_size"``, ``"instructions"``, ...);
+            a step may leave it empty and the pipeline fills in the step's name.
+    """
+
+    def __init__(
+        self, message: str, *, guardrail: str = "", field: str | None = "content", limit: str | None = None
+    ) -> None:
+        super().__init__(message, field=field, limit=limit)
+        self.guardrail = guardrail
 
 
 class NotFoundError(VectorMemoryError, LookupError):
