@@ -5,6 +5,9 @@ same memory re-saved, duplicate facts in one batch). Embedding is the dominant
 cost of a write or a search, while a cached 384-d vector costs 1.5 KiB. The cache
 is keyed by the exact text, so it never changes what a caller gets back, only how
 fast.
+
+Being keyed by the text, the cache holds what users said (in memory only; it is never
+written to disk): :meth:`CachedEmbedder.clear` drops it when a user is forgotten.
 """
 
 from __future__ import annotations
@@ -94,6 +97,9 @@ class CachedEmbedder:
         self._entries: OrderedDict[tuple[str, str], NDArray[np.float32]] = OrderedDict()
         self._hits = 0
         self._misses = 0
+        # Bumped by clear(): a vector computed before a clear() is not cached after it,
+        # so an embed in flight during an erasure cannot put the erased text back.
+        self._generation = 0
 
     @property
     def inner(self) -> Embedder:
@@ -127,6 +133,7 @@ class CachedEmbedder:
         out = np.empty((len(items), self._dimension), dtype=np.float32)
         pending: dict[str, list[int]] = {}
         with self._lock:
+            generation = self._generation
             for row, text in enumerate(items):
                 cached = self._get_locked((_DOCUMENT, text))
                 if cached is not None:
@@ -145,7 +152,7 @@ class CachedEmbedder:
             with self._lock:
                 for text, vector in zip(unique, vectors, strict=True):
                     out[pending[text]] = vector
-                    self._put_locked((_DOCUMENT, text), vector)
+                    self._put_locked((_DOCUMENT, text), vector, generation)
         return out
 
     def embed_query(self, text: str) -> NDArray[np.float32]:
@@ -168,13 +175,14 @@ class CachedEmbedder:
                 hit: NDArray[np.float32] = cached.copy()
                 return hit
             self._misses += 1
+            generation = self._generation
         vector = np.asarray(self._inner.embed_query(text), dtype=np.float32)
         if vector.shape != (self._dimension,):
             raise RuntimeError(
                 f"{self.name} returned a query vector of shape {vector.shape}, expected ({self._dimension},)"
             )
         with self._lock:
-            self._put_locked(key, vector)
+            self._put_locked(key, vector, generation)
         result: NDArray[np.float32] = vector.copy()
         return result
 
@@ -183,10 +191,24 @@ class CachedEmbedder:
         with self._lock:
             return CacheInfo(self._hits, self._misses, self._maxsize, len(self._entries))
 
-    def cache_clear(self) -> None:
-        """Drop every cached vector and reset the counters."""
+    def clear(self) -> None:
+        """Drop every cached vector; the hit and miss counters are kept.
+
+        The cache's keys are the texts users wrote, so erasing a user ("forget") must
+        clear it; it cannot drop only that user's entries, because a text carries no
+        owner (two users may embed the same sentence). Everyone's next embedding of a
+        text runs the model again, once. A call embedding right now keeps its result
+        out of the cache, so a text being erased is not put back by a racing embed.
+        """
         with self._lock:
             self._entries.clear()
+            self._generation += 1
+
+    def cache_clear(self) -> None:
+        """Drop every cached vector (as :meth:`clear`) and reset the counters."""
+        with self._lock:
+            self._entries.clear()
+            self._generation += 1
             self._hits = 0
             self._misses = 0
 
@@ -199,8 +221,8 @@ class CachedEmbedder:
             self._entries.move_to_end(key)
         return vector
 
-    def _put_locked(self, key: tuple[str, str], vector: NDArray[np.float32]) -> None:
-        if self._maxsize == 0:
+    def _put_locked(self, key: tuple[str, str], vector: NDArray[np.float32], generation: int) -> None:
+        if self._maxsize == 0 or generation != self._generation:
             return
         # A private read-only copy: callers get fresh arrays and cannot corrupt it.
         stored = np.array(vector, dtype=np.float32, copy=True)

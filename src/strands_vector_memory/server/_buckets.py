@@ -29,6 +29,7 @@ from typing import Any, Final
 from ..backends import EmbeddedBackend, IndexInfo
 from ..core import BackendUnavailableError, ConflictError, NotFoundError, QuotaExceededError, ValidationError
 from ..core._limits import DistanceMetric, validate_bucket_name, validate_index_name
+from ._scrub import DeferredScrub
 
 __all__ = [
     "ACCOUNT_ID",
@@ -119,6 +120,11 @@ class BucketRegistry:
         self.region = region
         self._lock = threading.RLock()
         self._backends: dict[str, EmbeddedBackend] = {}
+        self._scrubber = DeferredScrub(lambda bucket, index: self.backend(bucket).scrub(index))
+
+    def deleted(self, bucket: str, index: str) -> None:
+        """Vectors of ``index`` were deleted: scrub its files once deletes stop (see ``_scrub``)."""
+        self._scrubber.deleted(bucket, index)
 
     def bucket_arn(self, bucket: str) -> str:
         """The ARN of ``bucket``."""
@@ -298,7 +304,8 @@ class BucketRegistry:
             self._extras_path(bucket, index).unlink(missing_ok=True)
 
     def close(self) -> None:
-        """Close every engine."""
+        """Scrub what deletes left behind, then close every engine."""
+        self._scrubber.close()
         with self._lock:
             backends, self._backends = list(self._backends.values()), {}
         for backend in backends:

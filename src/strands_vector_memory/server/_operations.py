@@ -285,6 +285,7 @@ def delete_vectors(registry: BucketRegistry, body: Body) -> dict[str, Any]:
     bucket, index = index_of(body)
     keys = body.items("keys", required=True) or []
     registry.backend(bucket).delete_vectors(index, keys)
+    registry.deleted(bucket, index)
     return {}
 
 

@@ -12,6 +12,14 @@ deterministic, so a job that runs twice overwrites rather than duplicates.
 Transcripts are bounded: past ``max_transcript_chars`` the oldest part is handed to a
 summary job of its own and dropped from the buffer, so nothing is lost and nothing
 grows without limit.
+
+Erasure: :meth:`Outbox.forget` and :meth:`Outbox.forget_tenant` delete everything a
+user (or tenant) has here and leave no copy in the files: the connection zeroes
+deleted rows (``secure_delete``), and a forget ends with ``VACUUM`` (pages a b-tree
+rebalance rebuilt keep stale copies of moved rows in their unused gap) and a
+truncating checkpoint (the WAL keeps old page images). A job a live worker is
+processing right then cannot be taken back from it, so forget waits for it: see
+:meth:`Outbox.forget` for the order an erasure must follow.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from ..core import BackendUnavailableError
+from ..core import BackendUnavailableError, ValidationError
 from ._checks import check_number
 from ._identity import Identity
 
@@ -73,6 +81,16 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, next_at);
 """
+
+#: The state of a job whose user was forgotten while a live worker held its lease: its
+#: payload and identity are already wiped, and the row only tells :meth:`Outbox.forget`
+#: when that worker is done (its ``complete``, ``fail`` or ``release`` deletes the row).
+_FORGETTING: Final = "forgetting"
+#: How often a forget looks again for in-flight jobs held by another process.
+_FORGET_POLL: Final = 0.05
+#: Matches the rows of one user, given (user_id, tenant_id); ``IS`` matches a NULL tenant.
+_USER_MATCH: Final = "json_extract(identity, '$.user_id') = ? AND json_extract(identity, '$.tenant_id') IS ?"
+_TENANT_MATCH: Final = "json_extract(identity, '$.tenant_id') = ?"
 
 #: How much of each neighbouring message a stored turn keeps as retrieval context.
 _CONTEXT_CHARS: Final = 1200
@@ -130,6 +148,12 @@ def summary_key(identity: Identity, part: int) -> str:
 _LIVE_OWNERS: set[str] = set()
 
 
+def _check_id(value: object, name: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValidationError(f"{name} must be a non-empty string, got {value!r}", field=name)
+    return value
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -180,11 +204,17 @@ class Outbox:
         self._owner = f"{os.getpid()}:{uuid.uuid4().hex[:12]}"
         _LIVE_OWNERS.add(self._owner)
         self._lock = threading.Lock()
+        # Notified whenever this process finishes with a claimed job, so a forget waiting
+        # for an in-flight job of its user wakes at once instead of at its next poll.
+        self._settled = threading.Condition()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")  # an acknowledged turn survives power loss too
+            # A deleted transcript row is zeroed in place, not left in a free page: what a
+            # forgotten user said must not be recoverable from the file (see forget()).
+            self._db.execute("PRAGMA secure_delete=ON")
             self._db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise BackendUnavailableError(f"cannot open the memory outbox at {self.path}: {exc}") from exc
@@ -448,11 +478,8 @@ class Outbox:
                 who = Identity.from_json(identity)
                 if user is not None and (who.tenant_id, who.user_id) != user:
                     continue
-                if owner is not None and owner != self._owner and lease_until is not None and lease_until > now:
-                    pid = int(str(owner).split(":", 1)[0])
-                    alive = owner in _LIVE_OWNERS if pid == os.getpid() else _pid_alive(pid)
-                    if alive:
-                        continue
+                if owner != self._owner and self._held(owner, lease_until, now):
+                    continue
                 db.execute(
                     "UPDATE jobs SET owner = ?, lease_until = ? WHERE id = ?",
                     (self._owner, now + self.lease_seconds, job_id),
@@ -460,41 +487,79 @@ class Outbox:
                 claimed.append(Job(job_id, kind, who, agent_name, json.loads(payload), int(attempts)))
         return claimed
 
+    def _held(self, owner: str | None, lease_until: float | None, now: float) -> bool:
+        """Whether a live worker (of any process, this one included) holds a job's lease."""
+        if owner is None or lease_until is None or lease_until <= now:
+            return False
+        if owner == self._owner:
+            return True
+        pid = int(str(owner).split(":", 1)[0])
+        return owner in _LIVE_OWNERS if pid == os.getpid() else _pid_alive(pid)
+
+    def _settle(self) -> None:
+        with self._settled:
+            self._settled.notify_all()
+
     def complete(self, job: Job) -> None:
-        """The job's memories are stored: forget the job."""
+        """The job's memories are stored: forget the job.
+
+        A job whose user was forgotten meanwhile is deleted all the same (its row is a
+        content-free marker by then, or gone), so completing it brings nothing back.
+        """
         with self._transaction() as db:
             db.execute("DELETE FROM jobs WHERE id = ? AND owner = ?", (job.id, self._owner))
+        self._settle()
 
     def release(self, job: Job) -> None:
-        """Give a claimed job back untouched (e.g. no model to summarise it with yet)."""
+        """Give a claimed job back untouched (e.g. no model to summarise it with yet).
+
+        A job whose user was forgotten meanwhile is dropped instead of given back.
+        """
         with self._transaction() as db:
-            db.execute(
-                "UPDATE jobs SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?", (job.id, self._owner)
+            forgotten = db.execute(
+                "DELETE FROM jobs WHERE id = ? AND owner = ? AND state = ?", (job.id, self._owner, _FORGETTING)
             )
+            if not forgotten.rowcount:
+                db.execute(
+                    "UPDATE jobs SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ? AND state = 'pending'",
+                    (job.id, self._owner),
+                )
+        self._settle()
 
     def fail(self, job: Job, error: BaseException, *, permanent: bool = False) -> float | None:
         """Schedule a retry with jittered exponential backoff; park it after ``max_attempts``.
 
         ``permanent`` parks it at once (its data was rejected, so retrying cannot help).
-        Returns the delay before the retry, or ``None`` once the job is parked.
+        Returns the delay before the retry, or ``None`` once the job is parked. A job
+        whose user was forgotten meanwhile is dropped, not rescheduled (and ``None`` is
+        returned): a retry would write a forgotten user's memory, and the error message
+        could quote their text.
         """
         attempts = job.attempts + 1
         message = f"{type(error).__name__}: {error}"[:2000]
-        with self._transaction() as db:
-            if permanent or attempts >= self.max_attempts:
-                db.execute(
-                    "UPDATE jobs SET attempts = ?, state = 'failed', owner = NULL, last_error = ?"
-                    " WHERE id = ? AND owner = ?",
-                    (attempts, message, job.id, self._owner),
+        try:
+            with self._transaction() as db:
+                forgotten = db.execute(
+                    "DELETE FROM jobs WHERE id = ? AND owner = ? AND state = ?", (job.id, self._owner, _FORGETTING)
                 )
-                return None
-            delay = float(min(self.max_delay, self.base_delay * 2.0 ** (attempts - 1)) * random.uniform(0.5, 1.0))
-            db.execute(
-                "UPDATE jobs SET attempts = ?, next_at = ?, owner = NULL, lease_until = NULL, last_error = ?"
-                " WHERE id = ? AND owner = ?",
-                (attempts, self._clock() + delay, message, job.id, self._owner),
-            )
-        return delay
+                if forgotten.rowcount:
+                    return None
+                if permanent or attempts >= self.max_attempts:
+                    db.execute(
+                        "UPDATE jobs SET attempts = ?, state = 'failed', owner = NULL, last_error = ?"
+                        " WHERE id = ? AND owner = ? AND state = 'pending'",
+                        (attempts, message, job.id, self._owner),
+                    )
+                    return None
+                delay = float(min(self.max_delay, self.base_delay * 2.0 ** (attempts - 1)) * random.uniform(0.5, 1.0))
+                db.execute(
+                    "UPDATE jobs SET attempts = ?, next_at = ?, owner = NULL, lease_until = NULL, last_error = ?"
+                    " WHERE id = ? AND owner = ? AND state = 'pending'",
+                    (attempts, self._clock() + delay, message, job.id, self._owner),
+                )
+            return delay
+        finally:
+            self._settle()
 
     def requeue_failed(self) -> int:
         """Give every parked job a fresh set of attempts; returns how many."""
@@ -536,3 +601,208 @@ class Outbox:
             row = self._db.execute("SELECT MIN(next_at) FROM jobs WHERE state = 'pending'").fetchone()
         value = row[0]
         return None if value is None else float(value)
+
+    # -- erasure ------------------------------------------------------------------
+
+    def forget(self, *, user_id: str, tenant_id: str | None = None, timeout: float = 60.0) -> int:
+        """Delete everything held for one user and leave no copy of it in the files.
+
+        Every conversation, buffered transcript message and job (pending, backing off,
+        leased or parked as failed) whose identity has exactly this ``user_id`` and
+        ``tenant_id`` goes, in one transaction; ``tenant_id=None`` means the user's
+        identities without a tenant (a user of the same id under a tenant is another
+        user and is kept). Then the file is rewritten (``VACUUM``) and the WAL emptied,
+        so a byte search of the outbox files finds nothing the user said.
+
+        A job a live worker has claimed cannot be taken back from it: the worker holds
+        the texts in memory and may be writing them to the vector store right now. Such
+        a job is reduced to a content-free marker, and this call waits until its worker
+        is done with it (``complete``, ``fail`` and ``release`` all delete the marker;
+        a lease that runs out or a worker process that dies count as done). So when
+        this returns, no memory of the user is still on its way to the store, and an
+        erasure must go in this order:
+
+        1. stop the user's new turns from arriving (they would be new data);
+        2. ``forget`` here (purges the outbox, then waits out in-flight jobs);
+        3. delete the user's memories from the vector store (this catches whatever an
+           in-flight job wrote), then scrub the store's files.
+
+        Deleting memories first and purging the outbox second would let a job the
+        worker held write a memory after the delete.
+
+        Args:
+            user_id: The user, as in the identity their turns were committed with.
+            tenant_id: Their tenant; ``None`` for identities without one.
+            timeout: Longest wait, in seconds, for in-flight jobs.
+
+        Returns:
+            How many rows were removed (conversations, transcript messages and jobs).
+
+        Raises:
+            ValidationError: An id is not a non-empty string.
+            BackendUnavailableError: The file could not be written, or a worker still
+                held one of the user's jobs after ``timeout`` (whatever that job writes
+                to the store may land after this call: call ``forget`` again, which
+                waits again, before deleting the memories), or another process kept the
+                WAL in use. The deletion itself is committed either way.
+        """
+        args: tuple[str | None, ...] = (
+            _check_id(user_id, "user_id"),
+            None if tenant_id is None else _check_id(tenant_id, "tenant_id"),
+        )
+        return self._purge(_USER_MATCH, args, timeout)
+
+    def forget_tenant(self, tenant_id: str, *, timeout: float = 60.0) -> int:
+        """:meth:`forget` every user of ``tenant_id`` at once (tenant offboarding).
+
+        Same guarantees, same order of erasure and same errors as :meth:`forget`.
+        """
+        return self._purge(_TENANT_MATCH, (_check_id(tenant_id, "tenant_id"),), timeout)
+
+    def _purge(self, match: str, args: tuple[str | None, ...], timeout: float) -> int:
+        check_number("timeout", timeout, least=0)
+        now = self._clock()
+        with self._transaction() as db:
+            keys = {str(k) for (k,) in db.execute(f"SELECT conv_key FROM conversations WHERE {match}", args)}
+            jobs = db.execute(
+                f"SELECT id, identity, owner, lease_until FROM jobs WHERE state != ? AND {match}", (_FORGETTING, *args)
+            ).fetchall()
+            # Belt and braces: a job's conversation has its transcript under the same key.
+            keys.update(Identity.from_json(identity).conversation_key for _, identity, _, _ in jobs)
+            removed = sum(db.execute("DELETE FROM transcript WHERE conv_key = ?", (k,)).rowcount for k in keys)
+            removed += db.execute(f"DELETE FROM conversations WHERE {match}", args).rowcount
+            in_flight = [(job_id,) for job_id, _, owner, lease_until in jobs if self._held(owner, lease_until, now)]
+            db.executemany(
+                "UPDATE jobs SET state = ?, identity = '{}', payload = '{}', agent_name = NULL, last_error = NULL"
+                " WHERE id = ?",
+                [(_FORGETTING, job_id) for (job_id,) in in_flight],
+            )
+            removed += len(in_flight)
+            removed += db.execute(f"DELETE FROM jobs WHERE state != ? AND {match}", (_FORGETTING, *args)).rowcount
+        try:
+            self._await_forgetting(timeout)
+        finally:
+            self._compact()
+        return removed
+
+    def _await_forgetting(self, timeout: float) -> None:
+        """Wait until no forgotten job is held by a live worker, dropping the markers of the others.
+
+        It waits for every marker, not only this call's: a forget retried after a
+        timeout no longer knows which markers were its user's (they are content-free).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                rows = self._db.execute("SELECT id, owner, lease_until FROM jobs WHERE state = ?", (_FORGETTING,))
+                markers = rows.fetchall()
+            now = self._clock()
+            done = [(job_id,) for job_id, owner, lease_until in markers if not self._held(owner, lease_until, now)]
+            if done:
+                with self._transaction() as db:
+                    db.executemany("DELETE FROM jobs WHERE id = ? AND state = ?", [(*d, _FORGETTING) for d in done])
+            if len(done) == len(markers):
+                return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                held = sorted(str(job_id) for job_id, _, _ in markers if (job_id,) not in done)
+                raise BackendUnavailableError(
+                    f"memory outbox {self.path}: {len(held)} job(s) of a forgotten user are still being processed "
+                    f"by a worker after {timeout:g}s ({', '.join(held[:3])}); their memories may be written after "
+                    "this call: call forget again before deleting the memories"
+                )
+            with self._settled:
+                self._settled.wait(min(_FORGET_POLL, left))
+
+    def _compact(self) -> None:
+        """Rewrite the file from its live rows and empty the WAL, so no deleted byte survives."""
+        with self._lock:
+            try:
+                self._db.execute("VACUUM")
+                busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except sqlite3.Error as exc:
+                raise BackendUnavailableError(f"memory outbox {self.path} could not be compacted: {exc}") from exc
+        if busy:
+            raise BackendUnavailableError(
+                f"memory outbox {self.path}: another process kept reading, so the write-ahead log still holds "
+                "deleted rows; call forget again"
+            )
+
+    def export(self, *, user_id: str, tenant_id: str | None = None) -> list[dict[str, Any]]:
+        """What the outbox holds about one user that is not a memory yet, JSON-ready.
+
+        For a data-subject access request: the buffered (not yet summarised) transcript
+        messages of each of the user's conversations, then the queued jobs' texts (turns
+        waiting to be stored, transcripts waiting to be summarised), pending or parked.
+        Identity matching is as in :meth:`forget`. Each item has a ``source``:
+
+        * ``"transcript"``: ``identity``, ``agent_name``, ``seq``, ``role``, ``text``, ``at``;
+        * ``"turn"`` (one per owed turn memory): ``identity``, ``agent_name``, ``state``,
+          ``key`` (the memory's future key), ``role``, ``speaker``, ``text``, ``at``,
+          ``context`` (the neighbouring texts stored with it);
+        * ``"summary"`` (one per owed summary): ``identity``, ``agent_name``, ``state``,
+          ``key``, ``part``, ``transcript`` (list of ``role``, ``text``, ``at``).
+
+        Raises:
+            ValidationError: An id is not a non-empty string.
+        """
+        args = (_check_id(user_id, "user_id"), None if tenant_id is None else _check_id(tenant_id, "tenant_id"))
+        with self._lock:
+            conversations = self._db.execute(
+                f"SELECT conv_key, identity, agent_name FROM conversations WHERE {_USER_MATCH} ORDER BY last_active",
+                args,
+            ).fetchall()
+            messages = {
+                key: self._db.execute(
+                    "SELECT seq, role, text, at FROM transcript WHERE conv_key = ? ORDER BY seq", (key,)
+                ).fetchall()
+                for key, _, _ in conversations
+            }
+            jobs = self._db.execute(
+                f"SELECT kind, identity, agent_name, payload, state FROM jobs WHERE state != ? AND {_USER_MATCH}"
+                " ORDER BY created_at, id",
+                (_FORGETTING, *args),
+            ).fetchall()
+        items: list[dict[str, Any]] = []
+        for key, identity, agent_name in conversations:
+            who = json.loads(identity)
+            for seq, role, text, at in messages[key]:
+                items.append(
+                    {
+                        "source": "transcript",
+                        "identity": who,
+                        "agent_name": agent_name,
+                        "seq": seq,
+                        "role": role,
+                        "text": text,
+                        "at": at,
+                    }
+                )
+        for kind, identity, agent_name, payload, state in jobs:
+            who, body = json.loads(identity), json.loads(payload)
+            common = {"identity": who, "agent_name": agent_name, "state": state}
+            if kind == "turns":
+                for turn in body.get("turns", []):
+                    items.append(
+                        {
+                            "source": "turn",
+                            **common,
+                            "key": turn.get("key"),
+                            "role": turn.get("role"),
+                            "speaker": turn.get("name"),
+                            "text": turn.get("text"),
+                            "at": turn.get("at"),
+                            "context": list(turn.get("context", [])),
+                        }
+                    )
+            else:
+                items.append(
+                    {
+                        "source": "summary",
+                        **common,
+                        "key": body.get("key"),
+                        "part": body.get("part"),
+                        "transcript": list(body.get("transcript", [])),
+                    }
+                )
+        return items

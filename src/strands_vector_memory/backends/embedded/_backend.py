@@ -229,6 +229,35 @@ class EmbeddedBackend:
         target = self._index(index)
         target.delete(check_delete_keys(keys))
 
+    def scrub(self, index: str | None = None) -> None:
+        """Make deleted data unrecoverable from the files: for erasure ("forget this user").
+
+        A delete removes records at once and zeroes their rows in place, but copies can
+        outlive it in the files (the full-text index's segments, stale gaps in rebuilt
+        pages, the write-ahead log); a scrub rewrites the index from its live records
+        and empties the WAL, after which a byte search of the directory finds nothing of
+        what was deleted. Call it after the deletes of an erasure, not after every
+        delete: it rewrites the whole file, so it costs about what copying the index
+        costs. An index with no write since its last scrub is skipped cheaply.
+
+        Args:
+            index: The index to scrub; ``None`` scrubs every index in the directory.
+
+        Raises:
+            NotFoundError: ``index`` names an index that does not exist.
+            BackendUnavailableError: Another process held the write lock or kept the WAL
+                in use past the busy timeout; what is done stays done, scrub again later.
+        """
+        names = [index] if index is not None else [info.name for info in self.list_indexes()]
+        for name in names:
+            try:
+                target = self._index(name)
+            except NotFoundError:
+                if index is not None:
+                    raise
+                continue  # deleted since we listed: nothing left to scrub
+            target.scrub()
+
     def close(self) -> None:
         """Close every open index."""
         with self._lock:

@@ -11,11 +11,20 @@ are battle-tested; the file is inspectable with any SQLite tool. Layout:
 * ``fts``: an FTS5 table over ``content`` and ``context`` (porter-stemmed) for BM25
   full-text search; ``context`` counts half as much as the memory's own text;
 * ``tombstones(seq, vid)``: deletions, so other processes' caches can follow them;
-* ``state``: the write sequence number; ``config``: the immutable index settings.
+* ``state``: the write sequence number (and the one the last scrub saw); ``config``: the
+  immutable index settings.
 
 Every write is one ``BEGIN IMMEDIATE`` transaction committed with ``synchronous=FULL``,
 so an acknowledged write survives ``kill -9`` and power loss, and a failed batch leaves
 nothing behind.
+
+Deleted data and the files: every connection runs with ``secure_delete=ON``, so a
+deleted row's bytes are zeroed where it lay and freed pages are zeroed. That is not
+all of it, though: the FTS5 index keeps a deleted record's words in its segments until
+they are merged (FTS5's own ``secure-delete`` needs SQLite 3.44), a page rebuilt by a
+b-tree rebalance keeps stale copies of rows that moved away in its unused gap, and the
+WAL keeps old page images until it is checkpointed and truncated. :meth:`EmbeddedIndex.scrub`
+deals with all three, for erasure requests ("forget this user").
 """
 
 from __future__ import annotations
@@ -71,7 +80,7 @@ CREATE INDEX meta_by_value ON meta(name, kind, value);
 CREATE TABLE tombstones(seq INTEGER NOT NULL, vid INTEGER NOT NULL);
 CREATE INDEX tombstones_by_seq ON tombstones(seq);
 {_FTS_TABLE};
-INSERT INTO state(name, value) VALUES ('seq', 0), ('tombstone_floor', 0);
+INSERT INTO state(name, value) VALUES ('seq', 0), ('tombstone_floor', 0), ('scrubbed_seq', 0);
 """
 
 
@@ -82,6 +91,10 @@ def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
     conn.execute("PRAGMA cache_size=-65536")
+    # Zero a deleted row's bytes and freed pages instead of leaving them in the file for
+    # anyone with a hex editor: a user's erased memory must not be recoverable. Many
+    # builds (Debian's) already default to it, python.org's and macOS's do not.
+    conn.execute("PRAGMA secure_delete=ON")
     # Checkpoint the WAL every ~32 MB instead of 4 MB: index pages rewritten by many
     # small transactions reach the main file once per checkpoint, not once per 4 MB.
     conn.execute("PRAGMA wal_autocheckpoint=8192")
@@ -181,6 +194,18 @@ def _migrate(conn: sqlite3.Connection, settings: dict[str, str]) -> dict[str, st
         return dict(conn.execute("SELECT name, value FROM config").fetchall())
 
 
+def _unreadable(path: Path, exc: sqlite3.DatabaseError) -> Exception:
+    """The error for a ``*.sqlite3`` file that cannot be opened as an index.
+
+    Another SQLite file in the directory is not an index: the Strands plugin keeps its
+    outbox beside the embedded store by default (``outbox.sqlite3``), so listing (and
+    scrubbing) every index must skip it rather than fail on it.
+    """
+    if "no such table" in str(exc) or "not a database" in str(exc):
+        return NotFoundError(f"{path.name} is not an index file (another SQLite database in the directory)")
+    return BackendUnavailableError(f"cannot open index file {path.name}: {exc}")
+
+
 def _as_matrix(blobs: Sequence[bytes], dimension: int) -> NDArray[np.float32]:
     return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, dimension)
 
@@ -193,9 +218,16 @@ class EmbeddedIndex:
         self.path_str = str(path)
         self._busy_timeout = busy_timeout
         self._lock = threading.RLock()
-        self._conn = connect(path, busy_timeout)
+        try:
+            self._conn = connect(path, busy_timeout)
+        except sqlite3.DatabaseError as exc:
+            raise _unreadable(path, exc) from None
         self.inode = path.stat().st_ino
-        settings = dict(self._conn.execute("SELECT name, value FROM config").fetchall())
+        try:
+            settings = dict(self._conn.execute("SELECT name, value FROM config").fetchall())
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise _unreadable(path, exc) from None
         if not settings:
             self._conn.close()
             raise NotFoundError(f"index file {path.name} is not initialised")
@@ -457,6 +489,54 @@ class EmbeddedIndex:
             matrix[filled:end] = _as_matrix([row[1] for row in chunk], self.info.dimension)
             filled = end
         return ids[:filled], matrix[:filled]
+
+    def scrub(self) -> None:
+        """Make deleted and overwritten data unrecoverable from the index's files.
+
+        ``secure_delete`` zeroes a deleted row where it lay, but three copies survive it:
+        the record's words in FTS5 segments not yet merged, stale copies of rows in the
+        unused gap of pages a rebalance rebuilt, and old page images in the WAL. So:
+
+        1. FTS5 ``optimize`` merges every segment into one; a merge into the oldest
+           segment drops deleted entries, and the old segments' pages are freed (zeroed).
+        2. ``VACUUM`` rewrites the file from the live rows only, so no page keeps a gap
+           or free page with old bytes (and the file shrinks to its live size).
+        3. ``wal_checkpoint(TRUNCATE)`` copies the new pages into the file and empties
+           the WAL, whose frames held every page image written since the last one.
+
+        Steps 1-2 run only when something was written since the last scrub (the write
+        sequence moved), so scrubbing an untouched index costs one read and a no-op
+        checkpoint. They hold the write lock like any write, so concurrent readers in
+        other processes keep reading their snapshot and other writers wait (up to the
+        busy timeout); in this process every other call on the index waits for the scrub.
+        The cost is that of rewriting the file: tens of milliseconds for thousands of
+        records, seconds for hundreds of thousands.
+
+        Raises:
+            BackendUnavailableError: Another writer held the lock past the busy timeout,
+                or a reader in another process kept the WAL in use so it could not be
+                truncated. What was committed stays committed; calling ``scrub`` again
+                finishes the job.
+        """
+        with self._guard("scrub") as conn:
+            with _transaction(conn, "BEGIN IMMEDIATE"):
+                state = dict(conn.execute("SELECT name, value FROM state").fetchall())
+                # A file made before scrubbing existed has no 'scrubbed_seq': never scrubbed.
+                seq, scrubbed = int(state["seq"]), int(state.get("scrubbed_seq", -1))
+                if seq != scrubbed:
+                    conn.execute("INSERT INTO fts(fts) VALUES('optimize')")
+            if seq != scrubbed:
+                conn.execute("VACUUM")
+                # Recorded only once the file is rewritten, with the sequence seen before the
+                # rewrite: a write that slipped in between leaves the index marked dirty.
+                with _transaction(conn, "BEGIN IMMEDIATE"):
+                    conn.execute("INSERT OR REPLACE INTO state(name, value) VALUES ('scrubbed_seq', ?)", (seq,))
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:
+                raise BackendUnavailableError(
+                    f"index {self.info.name!r}: another process kept reading for over {self._busy_timeout:g}s, "
+                    "so the write-ahead log still holds old page images; retry scrub later"
+                )
 
     def count(self) -> int:
         """Number of records (cheap; used by stats and tests)."""
