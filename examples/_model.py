@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from strands import Agent
+from strands.hooks import BeforeToolCallEvent
 from strands.middleware import InvokeModelContext, InvokeModelStage
 from strands.models import Model
 
@@ -87,6 +88,16 @@ def record_model_input(agent: Agent) -> list[str]:
 
     agent.add_middleware(InvokeModelStage.Input, spy)
     return seen
+
+
+def print_tool_calls(agent: Agent) -> None:
+    """Print each tool call ``agent`` makes, as it makes it (long arguments cut short)."""
+
+    def show(event: BeforeToolCallEvent) -> None:
+        args = [f"{k}={v if len(str(v)) < 44 else str(v)[:40] + '...'!r}" for k, v in event.tool_use["input"].items()]
+        print(f"  -> {event.tool_use['name']}({', '.join(args)})")
+
+    agent.hooks.add_callback(BeforeToolCallEvent, show)
 
 
 def memory_block(text: str, tag: str = "memories") -> str:

@@ -30,9 +30,12 @@ COMMANDS = sorted(cli.commands)
 def test_the_expected_commands_exist() -> None:
     assert COMMANDS == [
         "bench",
+        "consolidate",
         "context",
+        "decay",
         "demo",
         "eval",
+        "expire",
         "export",
         "forget",
         "import",

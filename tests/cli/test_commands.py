@@ -120,7 +120,9 @@ def test_recall_modes_and_an_exact_code_found_by_full_text(run: Run) -> None:
         found = as_json(run("recall", "--user", "alice", "--mode", mode, "--json", "-k", "1", "ZX-4471"))
         assert [m["key"] for m in found] == [booking], mode
     dense = as_json(run("recall", "--user", "alice", "--mode", "dense", "--json", "-k", "4", "ZX-4471"))
-    assert dense[0]["distance"] == pytest.approx(1 - dense[0]["score"], abs=1e-6)
+    confidence = dense[0]["metadata"]["confidence"]  # 0.9, the default for what a person stated via the CLI
+    assert confidence == 0.9
+    assert dense[0]["score"] == pytest.approx((1 - dense[0]["distance"]) * (0.5 + 0.5 * confidence), abs=1e-6)
     run("recall", "--user", "alice", "--mode", "fuzzy", "ZX-4471", code=2)
 
 

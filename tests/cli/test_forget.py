@@ -67,3 +67,22 @@ def test_forget_by_key_and_by_filter(run: Run) -> None:
 def test_forget_needs_a_selection(run: Run) -> None:
     assert "say what to forget" in run("forget", code=2).stderr
     assert "not both" in run("forget", "k", "--everything", code=2).stderr
+
+
+def test_forget_a_user_erases_them_everywhere_and_says_where(run: Run) -> None:
+    populate(run)
+    report = as_json(run("forget", "--user", "alice", "--yes", "--json"))
+    assert report["count"] == 3 and report["memories"] == {"memories": 3} and report["user_id"] == "alice"
+    assert total(run, "--user", "alice") == 0 and total(run, "--user", "bob") == 2
+    assert run("forget", "--user", "bob", "--yes").stdout.strip() == "Forgot 2 memories."
+
+
+def test_export_everything_about_a_user(run: Run) -> None:
+    populate(run)
+    run("remember", "--user", "alice", "--ttl", "1", "short-lived")
+    lines = [
+        json.loads(line) for line in run("export", "--user", "alice", "--everything-about-user").stdout.splitlines()
+    ]
+    assert sorted(item["content"] for item in lines) == ["a1", "a2", "a3", "short-lived"]
+    assert {item["kind"] for item in lines} == {"memory"} and {item["index"] for item in lines} == {"memories"}
+    assert "--user" in run("export", "--everything-about-user", code=2).stderr

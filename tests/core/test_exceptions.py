@@ -13,6 +13,7 @@ from strands_vector_memory.core._exceptions import (
     BackendUnavailableError,
     ConflictError,
     FilterError,
+    GuardrailError,
     IsolationError,
     NotFoundError,
     QuotaExceededError,
@@ -30,7 +31,7 @@ DEFINED = sorted(
 
 def test_the_module_defines_the_documented_classes() -> None:
     assert [cls.__name__ for cls in DEFINED] == sorted(_exceptions.__all__)
-    assert len(DEFINED) == 11
+    assert len(DEFINED) == 12
 
 
 @pytest.mark.parametrize("cls", DEFINED, ids=lambda cls: cls.__name__)
@@ -73,7 +74,7 @@ def test_the_tree_has_the_documented_shape(child: type[Exception], parents: tupl
 
 
 def test_only_validation_errors_are_value_errors() -> None:
-    assert {cls for cls in DEFINED if issubclass(cls, ValueError)} == {ValidationError, FilterError}
+    assert {cls for cls in DEFINED if issubclass(cls, ValueError)} == {ValidationError, FilterError, GuardrailError}
 
 
 def test_retryable_errors_are_not_validation_errors() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,26 +17,33 @@ from types import ModuleType
 
 import pytest
 
+from strands_vector_memory import MemoryType, Scope, VectorMemory
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 
 
-def run_example(name: str, tmp_path: Path) -> str:
-    env = {k: v for k, v in os.environ.items() if k != "STRANDS_MEMORY_EXAMPLE_MODEL"}
+def run_script(name: str, tmp_path: Path, *args: str, env: dict[str, str | None] | None = None) -> str:
+    """Run ``examples/<name>.py`` with ``args`` as a reader would; its stdout (it must succeed).
+
+    ``env`` sets (or, with ``None``, removes) environment variables.
+    """
+    changes = env or {}
+    environment = {k: v for k, v in os.environ.items() if k != "STRANDS_MEMORY_EXAMPLE_MODEL" and k not in changes}
     home = tmp_path / "home"
-    env.update(
+    environment.update(
         HOME=str(home),
         XDG_DATA_HOME=str(home / "data"),
         XDG_CACHE_HOME=str(home / "cache"),
         XDG_CONFIG_HOME=str(home / "config"),
         STRANDS_MEMORY_STORE=str(tmp_path / "never-used"),
         TMPDIR=str(tmp_path),
+        **{k: v for k, v in changes.items() if v is not None},
     )
-    store = tmp_path / "store"
     done = subprocess.run(
-        [sys.executable, str(EXAMPLES / f"{name}.py"), "--store", str(store)],
+        [sys.executable, str(EXAMPLES / f"{name}.py"), *args],
         cwd=ROOT,
-        env=env,
+        env=environment,
         capture_output=True,
         text=True,
         timeout=120,
@@ -43,9 +51,16 @@ def run_example(name: str, tmp_path: Path) -> str:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     assert done.stdout.startswith("Model: scripted")
-    assert any(store.iterdir()), "the example should have used the --store directory"
     assert not (tmp_path / "never-used").exists()
     return done.stdout
+
+
+def run_example(name: str, tmp_path: Path, *args: str) -> str:
+    """Run an example on the ``tmp_path/store`` store (``--store``)."""
+    store = tmp_path / "store"
+    out = run_script(name, tmp_path, "--store", str(store), *args)
+    assert any(store.iterdir()), "the example should have used the --store directory"
+    return out
 
 
 def between(text: str, start: str, end: str) -> str:
@@ -89,6 +104,129 @@ def test_team_memory_shares_findings_within_and_across_runs(tmp_path: Path) -> N
     writer = between(run_2, "-- the writer's memories", "</memories>")
     assert f"Finding: {first}" in writer and f"Finding: {second}" in writer
     assert f"writer: Draft: {first} {second}" in run_2
+
+
+RELEASE_STEPS = ["run_tests", "bump_version", "create_tag", "publish_notes"]
+
+
+def test_procedural_memory_is_saved_by_the_model_and_followed_next_time(tmp_path: Path) -> None:
+    out = run_example("procedural_memory", tmp_path)
+    run_1, run_2 = between(out, "== Run 1", "== Run 2"), out[out.index("== Run 2") :]
+    # run 1: the model did the steps it was told, then chose to save them as a procedure
+    assert re.findall(r"-> (\w+)\(", run_1) == [*RELEASE_STEPS, "remember"]
+    assert "memory_type='procedural'" in run_1
+    assert '-- stored (agent-tool, procedural): "How to cut a release: 1. run_tests' in run_1
+    # run 2: a new conversation whose model input holds the procedure, followed step by step
+    block = between(run_2, "-- memories in the model's first input", "</memories>")
+    assert "| procedural | source: agent-tool | agent: orchestrator" in block
+    steps = [block.index(f"{n}. {step}") for n, step in enumerate(RELEASE_STEPS, start=1)]
+    assert steps == sorted(steps)
+    assert re.findall(r"-> (\w+)\(", run_2) == RELEASE_STEPS
+    assert "bump_version(version='2.4.0')" in run_2
+    assert "orchestrator: Released 2.4.0: run_tests, then bump_version, then create_tag, then publish_notes." in run_2
+    assert "OK: run 2 followed the remembered procedure in order" in out
+    # what the tool stored is a real procedural memory of the team, written by the agent
+    with VectorMemory.open(tmp_path / "store") as memory:
+        stored = list(memory.iter_memories(user_id="maria"))
+    assert [(m.memory_type, m.metadata["source"], m.metadata["team_id"]) for m in stored] == [
+        (MemoryType.PROCEDURAL, "agent-tool", "platform")
+    ]
+
+
+def test_conflicting_agents_conflict_is_reported_shown_and_resolved(tmp_path: Path) -> None:
+    out = run_example("conflicting_agents", tmp_path)
+    tuesday = "The production deploy window is Tuesday 14:00-16:00 UTC."
+    thursday = "The production deploy window is Thursday 14:00-16:00 UTC."
+    part_1 = between(out, "== Two agents", "== The deployer")
+    assert f"release-planner: {tuesday!r} -> STORED" in part_1
+    linked = re.search(rf"ops-bot: {re.escape(repr(thursday))} -> CONFLICTED \(linked to (\w+)\)", part_1)
+    assert linked, part_1
+    assert "conflict notes for the team: 1" in part_1
+    # the deployer (a third agent) is shown both facts and the team's conflict note
+    part_2 = between(out, "== The deployer", "== The payments team")
+    block = between(part_2, "-- memories the deployer was shown", "</memories>")
+    assert tuesday in block and thursday in block
+    assert "| conflict | source: conflict-detection | key: c-" in block
+    assert "agent release-planner recorded" in block and "Later agent ops-bot recorded" in block
+    assert "deployer: The team's memory disagrees" in part_2
+    # and, told which holds, forgets the wrong fact and the note with its tool
+    forgotten = re.findall(r"-> forget\(key='([^']+)'\)", part_2)
+    assert forgotten[0] == linked.group(1) and forgotten[1].startswith("c-") and len(forgotten) == 2
+    assert f"the team's memory now: [{thursday!r}]" in part_2
+    # newest_wins: the older fact is superseded at once, kept for audit, never recalled
+    part_3 = out[out.index("== The payments team") :]
+    assert f"ops-bot: {thursday!r} -> CONFLICTED" in part_3
+    assert f"recalled: [semantic] {thursday}" in part_3
+    assert f"recalled: [semantic] {tuesday}" not in part_3
+    assert "visible to get/recall=False, kept for audit=True, superseded_by=" in part_3
+    with VectorMemory.open(tmp_path / "store") as memory:
+        platform = list(memory.iter_memories(scope=Scope(user_id="dana", team_id="platform"), include_expired=True))
+        payments = list(memory.iter_memories(scope=Scope(user_id="dana", team_id="payments"), include_expired=True))
+    assert [m.content for m in platform if m.memory_type is not MemoryType.EPISODIC] == [thursday]
+    old = next(m for m in payments if m.content == tuesday)
+    new = next(m for m in payments if m.content == thursday)
+    assert old.metadata["superseded_by"] == new.key and new.metadata["conflicts_with"] == [old.key]
+
+
+def job_counts(out: str) -> dict[str, int]:
+    """The numbers the maintenance job printed for each step."""
+    found = {
+        "decayed": re.search(r"1\. decay: (\d+) of \d+ memories", out),
+        "episodes": re.search(r"2\. consolidate: (\d+) episodes", out),
+        "merged": re.search(r"2\. consolidate: .* into (\d+) memories", out),
+        "expired": re.search(r"3\. expire: (\d+) of \d+ memories", out),
+    }
+    assert all(found.values()), out
+    return {step: int(match.group(1)) for step, match in found.items() if match}
+
+
+SEEDED_JOB = {"decayed": 4, "episodes": 12, "merged": 4, "expired": 8}
+
+
+def test_maintenance_job_dry_run_predicts_the_real_run(tmp_path: Path) -> None:
+    dry = run_example("maintenance_job", tmp_path, "--seed", "--dry-run")
+    assert "== Seeded 25 memories of alice and bob over 60 simulated days" in dry
+    assert job_counts(dry) == SEEDED_JOB
+    assert "before: 17 live (13 episodic, 3 semantic, 1 summary), 8 expired" in dry
+    assert "after:  17 live (13 episodic, 3 semantic, 1 summary), 8 expired" in dry  # nothing changed
+    assert "OK: the dry run changed nothing" in dry
+    real = run_example("maintenance_job", tmp_path)  # the same store, no new seed
+    assert "Seeded" not in real
+    assert job_counts(real) == SEEDED_JOB
+    assert "alice: 3 episodes like \"I'm flying to Lisbon on June 12th.\" -> 'The user is flying to Lisbon" in real
+    assert "after:  9 live (1 episodic, 7 semantic, 1 summary), 0 expired" in real
+    assert "OK: nothing expired is left" in real
+    with VectorMemory.open(tmp_path / "store") as memory:
+        merges = [m for m in memory.iter_memories(include_expired=True) if m.metadata.get("consolidated_from")]
+        assert memory.stats().expired == 0
+    assert len(merges) == 4
+    assert all(m.memory_type is MemoryType.SEMANTIC and len(m.metadata["consolidated_from"]) == 3 for m in merges)
+    again = run_example("maintenance_job", tmp_path)  # the job is idempotent
+    assert job_counts(again) == {"decayed": 0, "episodes": 0, "merged": 0, "expired": 0}
+
+
+def test_maintenance_job_runs_against_s3_vectors(tmp_path: Path) -> None:
+    from strands_vector_memory.server import LocalEndpoint
+
+    with LocalEndpoint(tmp_path / "endpoint") as endpoint:
+        out = run_script(
+            "maintenance_job",
+            tmp_path,
+            *("--backend", "s3vectors", "--endpoint-url", endpoint.url, "--bucket", "nightly-job", "--seed"),
+            env={
+                "AWS_ACCESS_KEY_ID": "test",
+                "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_REGION": "us-east-1",
+                # nothing of the developer's own AWS setup
+                **dict.fromkeys(["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3VECTORS"]),
+                **dict.fromkeys(["S3_VECTOR_BUCKET_NAME", "STRANDS_MEMORY_BACKEND"]),
+            },
+        )
+    assert "== Nightly maintenance of nightly-job" in out
+    assert job_counts(out) == SEEDED_JOB
+    assert "after:  9 live (1 episodic, 7 semantic, 1 summary), 0 expired" in out
+    assert "OK: nothing expired is left" in out
 
 
 @pytest.fixture

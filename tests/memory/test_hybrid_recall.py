@@ -55,7 +55,8 @@ def test_hybrid_finds_an_exact_rare_keyword_that_dense_ranks_lower(parcels: Vect
 def test_text_mode_ranks_by_bm25_alone(parcels: VectorMemory) -> None:
     found = parcels.recall("ZX-4471", user_id="u", top_k=5, mode="text")
     assert contents(found) == [INVOICE]
-    assert found[0].score == pytest.approx(1.0)
+    assert found[0].metadata[Field.CONFIDENCE] == 0.9  # the default for source "api"
+    assert found[0].score == pytest.approx(1.0 * (0.5 + 0.5 * 0.9))  # a perfect match, weighed by confidence
     assert found[0].distance is None  # the vector search did not run
 
 
@@ -229,6 +230,7 @@ def dense_only(tmp_path: Path, embedder: MiniLMEmbedder, clock: Any) -> Iterator
     assert not isinstance(backend, TextSearchBackend)
     with VectorMemory(backend, embedder, clock=clock) as vm:
         vm.remember_many(PARCELS, user_id="u")
+        vm.backend.calls.clear()  # type: ignore[union-attr]  # the write-time duplicate checks query too
         yield vm
 
 
@@ -308,6 +310,7 @@ def test_context_pulls_the_vector_towards_it(memory: VectorMemory) -> None:
             NewMemory("Sounds great!", key="without"),
         ],
         user_id="u",
+        screen=False,  # the same text twice on purpose: no duplicate check
     )
     found = memory.recall("kayaking on the lake", user_id="u", top_k=2, ranking=Ranking.plain(mode="dense"))
     assert [m.key for m in found] == [with_context.key, without.key]

@@ -485,7 +485,7 @@ def test_recency_is_off_by_default() -> None:
 
 def test_multipliers_combine() -> None:
     candidates = [cand("k", 0.8, 0, memory_type="semantic", confidence=0.2, created_at=NOW - 10 * DAY)]
-    ranking = dense_only(type_weights={"semantic": 2.0}, recency_half_life_days=10.0)
+    ranking = dense_only(type_weights={"semantic": 2.0}, recency_half_life_days=10.0, confidence_weight=0.5)
     assert rank(candidates, "q", ranking, now=NOW)[0].score == pytest.approx(0.8 * 2.0 * 0.6 * 0.75)
 
 

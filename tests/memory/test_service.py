@@ -11,11 +11,13 @@ from strands_vector_memory import (
     Field,
     MemoryType,
     NewMemory,
+    Ranking,
     Scope,
     SharedIndexLayout,
     ValidationError,
     VectorMemory,
 )
+from strands_vector_memory.memory._screen import content_hash
 
 
 def test_recall_finds_a_memory_by_meaning_not_keywords(memory: VectorMemory) -> None:
@@ -26,7 +28,12 @@ def test_recall_finds_a_memory_by_meaning_not_keywords(memory: VectorMemory) -> 
     assert results[0].content == "Alice is allergic to peanuts"
     assert results[0].score is not None and results[0].score > results[1].score  # type: ignore[operator]
     assert results[0].memory_type is MemoryType.SEMANTIC
-    dense = memory.recall("which foods could make her ill?", user_id="alice", top_k=3, mode="dense")
+    dense = memory.recall(
+        "which foods could make her ill?",
+        user_id="alice",
+        top_k=3,
+        ranking=Ranking.plain("dense"),
+    )
     assert dense[0].content == "Alice is allergic to peanuts"
     assert dense[0].distance == pytest.approx(1 - dense[0].score)  # plain dense: score is cosine similarity
 
@@ -117,7 +124,8 @@ def test_remember_stamps_the_schema(memory: VectorMemory, clock) -> None:  # typ
     assert stored.scope == Scope(
         tenant_id="acme", user_id="u", agent_id="planner", team_id="t", task_id="k", conversation_id="c"
     )
-    assert Field.EXPIRES_AT not in meta
+    assert meta[Field.EXPIRES_AT] == clock.now + 30 * 86400  # the policy's default lifetime of an episode
+    assert meta[Field.CONTENT_HASH] == content_hash("the meeting moved to Thursday")
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from strands.memory.types import _has_method
 
 from strands_vector_memory import Scope, ValidationError, VectorMemory
 from strands_vector_memory.memory._inputs import MAX_CONTENT_BYTES
+from strands_vector_memory.memory._policy import Dedup
 from strands_vector_memory.strands_agents._scripted import ScriptedModel, ToolCall
 from strands_vector_memory.strands_agents._store import VectorMemoryStore
 
@@ -253,6 +254,7 @@ def test_add_messages_delivered_twice_stores_once(memory: VectorMemory) -> None:
 
 
 def test_add_messages_with_other_sequence_numbers_stores_separately(memory: VectorMemory) -> None:
+    memory.policy = memory.policy.with_(dedup=Dedup(enabled=False))  # keys under test, not the duplicate check
     store = VectorMemoryStore(memory, user_id="alice")
     # The same text twice ("ok") is two turns, told apart by their sequence numbers.
     asyncio.run(store.add_messages([_text("user", "ok")], AddMessagesContext(sequence_numbers=[4])))
@@ -261,6 +263,7 @@ def test_add_messages_with_other_sequence_numbers_stores_separately(memory: Vect
 
 
 def test_add_messages_after_initialize_is_a_new_run(memory: VectorMemory) -> None:
+    memory.policy = memory.policy.with_(dedup=Dedup(enabled=False))  # keys under test, not the duplicate check
     store = VectorMemoryStore(memory, user_id="alice")
     asyncio.run(store.add_messages([_text("user", "hello")], AddMessagesContext(sequence_numbers=[0])))
     asyncio.run(store.initialize())  # a new agent: sequence numbers restart at 0
@@ -316,7 +319,8 @@ def test_add_messages_cuts_oversized_turns_to_the_limits(memory: VectorMemory) -
     batch = [_text("user", huge), _text("assistant", huge), _text("user", "short")]
     assert asyncio.run(store.add_messages(batch, AddMessagesContext(sequence_numbers=[0, 1, 2]))) == 3
     by_content = {m.content: m for m in _all(memory, "alice")}
-    cut = "é" * (MAX_CONTENT_BYTES // 2)
+    assert memory.content_limit == 16 * 1024  # the default size guardrail, stricter than the store's limit
+    cut = "é" * (memory.content_limit // 2)
     assert cut in by_content
     assert len(by_content["short"].metadata["context"].encode("utf-8")) <= 6 * 1024
 

@@ -202,6 +202,14 @@ class ScopedBackend(Protocol):
         """Indexes of the bucket, with credentials allowed to list it (else ``AccessDeniedError``)."""
         ...
 
+    def for_index(self, name: str) -> VectorBackend:
+        """The backend acting for the owner of index ``name``, for maintenance that has no caller.
+
+        Expiry sweeps and a user's erasure walk every index; each index is then worked
+        on with its owner's identity, so even maintenance cannot cross owners.
+        """
+        ...
+
     def close(self) -> None:
         """Release every per-scope backend."""
         ...

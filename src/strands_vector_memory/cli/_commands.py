@@ -14,7 +14,7 @@ import click
 from rich.text import Text
 
 from ..backends import S3VectorsBackend, TextSearchBackend
-from ..core import Memory, Scope
+from ..core import Field, Memory, Scope, WriteOutcome
 from ..memory import NewMemory
 from ._app import AppContext, cli, pass_app
 from ._options import FILTER, MEMORY_TYPES, META, WHEN, json_option, scope_options, types_option
@@ -134,9 +134,17 @@ def remember(
     stored = app.memory.remember_many(items, scope=scope)
     if as_json:
         print_json([m.to_dict() for m in stored])
-    else:
-        for memory in stored:
-            click.echo(memory.key)
+        return
+    for memory in stored:
+        click.echo(memory.key)
+        if memory.outcome is WriteOutcome.REINFORCED:
+            seen = memory.metadata.get(Field.SEEN_COUNT, 2)
+            notice(f"{memory.key}: already remembered; reinforced instead (seen {seen} times)")
+        elif memory.outcome is WriteOutcome.CONFLICTED:
+            others = ", ".join(memory.metadata.get(Field.CONFLICTS_WITH, []))
+            notice(f"{memory.key}: conflicts with {others}; a conflict note was written for the team")
+        if memory.metadata.get(Field.REDACTIONS):
+            notice(f"{memory.key}: redacted {', '.join(memory.metadata[Field.REDACTIONS])}")
 
 
 def _expand_stdin(texts: tuple[str, ...]) -> list[str]:

@@ -10,6 +10,7 @@ never touches the ``--store`` one.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,12 @@ def eval_group() -> None:
     multiple=True,
     help="Override a Ranking setting, VALUE read as JSON if it parses (repeatable).",
 )
+@click.option(
+    "--lifecycle/--no-lifecycle",
+    default=True,
+    show_default=True,
+    help="Store through the write policy and guardrails (dedup, redaction) as an app would, or store every turn as is.",
+)
 @json_option
 def locomo(
     data: Path,
@@ -124,6 +131,7 @@ def locomo(
     limit: int | None,
     neighbours: int,
     options: tuple[tuple[str, Any], ...],
+    lifecycle: bool,
     as_json: bool,
 ) -> None:
     """Score recall on a LoCoMo-format dataset (turn and session hits).
@@ -141,7 +149,7 @@ def locomo(
         strands-memory eval locomo --data locomo10.json --option conversation_boost=0
         strands-memory eval locomo --data locomo10.json --units observations --k 1,5,10
     """
-    config = _config(units, retriever, ks, limit, neighbours, options)
+    config = replace(_config(units, retriever, ks, limit, neighbours, options), lifecycle=lifecycle)
     with staged_progress(_STAGES) as on_progress:
         result = run_locomo(data, config, progress=on_progress)
     if as_json:
@@ -221,6 +229,10 @@ def _summary(result: dict[str, Any]) -> Text:
         )
     )
     sizes += f"; embedder {result['embedder']}"
+    if result.get("lifecycle"):
+        sizes += f"; lifecycle on: {result['deduplicated']} deduplicated, {result['redacted']} redacted"
+    else:
+        sizes += "; lifecycle off"
     times = f"ingest {timing['ingest_seconds']:.1f} s, query {timing['query_seconds']:.1f} s"
     if p50 is not None:
         times += f" (p50 {p50:.1f} ms per question)"

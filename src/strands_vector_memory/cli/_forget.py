@@ -8,16 +8,18 @@ included), and deleting by scope or filter asks first, showing the count.
 
 from __future__ import annotations
 
+from contextlib import closing
 from typing import Any
 
 import click
 
 from ..core import Scope
+from ..memory import VectorMemory
 from ._app import AppContext, cli, pass_app
 from ._options import FILTER, json_option, scope_options
 from ._output import memories, print_json
 
-__all__ = ["forget"]
+__all__ = ["attach_outbox", "forget"]
 
 
 @cli.command()
@@ -45,6 +47,10 @@ def forget(
     (showing the count) unless --yes. With KEYs, a scope option only restricts which
     of those keys may be deleted.
 
+    A user alone (--user, with --tenant if they have one) is erased everywhere: every
+    index of the store, the turns a Strands agent's outbox still holds for them, and
+    the deleted bytes in the store's files (the right to erasure).
+
     \b
     Example:
         strands-memory forget 3f2a9c0e...                   # one memory by key
@@ -70,11 +76,52 @@ def forget(
         if targets:
             what = _describe(scope, filter_, everything)
             click.confirm(f"Forget {memories(len(targets))} ({what})?", abort=True, err=True)
+    if not keys and not filter_ and not everything and _just_a_user(scope):
+        _erase_user(app, scope, as_json=as_json)
+        return
     deleted = app.memory.forget(list(keys) or None, scope=scope, filter=filter_, everything=everything)
     if as_json:
         print_json({"dry_run": False, "count": deleted})
     else:
         click.echo(f"Forgot {memories(deleted)}.")
+
+
+def _just_a_user(scope: Scope) -> bool:
+    return scope.user_id is not None and set(scope.items()) <= {"user_id", "tenant_id"}
+
+
+def _erase_user(app: AppContext, scope: Scope, *, as_json: bool) -> None:
+    """``forget --user U``: the user in every index, in the outbox beside the store, and in the files."""
+    assert scope.user_id is not None
+    attach_outbox(app.memory)
+    report = app.memory.forget_user(scope.user_id, tenant_id=scope.tenant_id)
+    if as_json:
+        print_json({"dry_run": False, "count": report.total, **report.to_dict()})
+        return
+    pending = sum(report.side_stores.values())
+    click.echo(f"Forgot {memories(report.total)}" + (f" and {pending} outbox row(s)." if pending else "."))
+
+
+def attach_outbox(memory: VectorMemory) -> None:
+    """Let erasure and export reach the outbox a Strands agent keeps beside this store, if any."""
+    try:
+        from ..strands_agents._outbox import Outbox
+        from ..strands_agents._plugin import _default_outbox_path
+    except ImportError:  # strands-agents is not installed: no agent of ours wrote an outbox here
+        return
+    path = _default_outbox_path(memory)
+    if not path.exists():
+        return
+
+    def forget(user: str, tenant: str | None) -> int:
+        with closing(Outbox(path)) as box:
+            return box.forget(user_id=user, tenant_id=tenant)
+
+    def export(user: str, tenant: str | None) -> list[dict[str, Any]]:
+        with closing(Outbox(path)) as box:
+            return box.export(user_id=user, tenant_id=tenant)
+
+    memory.attach_side_store("outbox", forget=forget, export=export)
 
 
 def _forget_targets(app: AppContext, keys: tuple[str, ...], scope: Scope, filter_: dict[str, Any] | None) -> list[str]:

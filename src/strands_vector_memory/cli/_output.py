@@ -97,13 +97,16 @@ def memory_table(memories: Sequence[Memory], *, ranked: bool = False, title: str
 
 
 def stats_renderables(stats: MemoryStats) -> list[Table]:
-    """The summary table plus one breakdown table per dimension (type, user)."""
+    """The summary table plus one breakdown table per dimension (type, age, user, agent, team)."""
     summary = Table(show_header=False, title="Store", title_justify="left", box=None, padding=(0, 2))
     summary.add_column(style="bold")
     summary.add_column()
     rows: Iterable[tuple[str, str]] = (
         ("memories", str(stats.total)),
         ("expired (not recalled)", str(stats.expired)),
+        ("superseded (kept for audit)", str(stats.superseded)),
+        ("open conflicts (notes)", str(stats.conflicts)),
+        ("mean confidence", "-" if stats.mean_confidence is None else f"{stats.mean_confidence:.2f}"),
         ("oldest", format_time(stats.oldest)),
         ("newest", format_time(stats.newest)),
         ("indexes", ", ".join(stats.indexes) or "-"),
@@ -113,8 +116,15 @@ def stats_renderables(stats: MemoryStats) -> list[Table]:
     for name, value in rows:
         summary.add_row(name, Text(value))
     tables = [summary]
-    for title, counts in (("By type", stats.by_type), ("By user", stats.by_user)):
-        if counts:
+    breakdowns = (
+        ("By type", stats.by_type),
+        ("By age", stats.by_age),
+        ("By user", stats.by_user),
+        ("By agent", stats.by_agent),
+        ("By team", stats.by_team),
+    )
+    for title, counts in breakdowns:
+        if counts and set(counts) != {"-"}:  # a dimension nobody uses is noise
             table = Table(title=title, title_justify="left", header_style="bold")
             table.add_column(title.split()[-1])
             table.add_column("memories", justify="right")

@@ -148,7 +148,7 @@ def import_(app: AppContext, source: str, scope: Scope, batch_size: int) -> None
                 before = f"{memories(imported)} from earlier lines imported."
                 items = _parse_batch(app, batch, scope, f"Nothing from {where} was written; {before}")
                 try:
-                    app.memory.remember_many(items)
+                    app.memory.remember_many(items, screen=False)  # a restore: every record as it was
                 except VectorMemoryError as exc:
                     error = InvalidInput if isinstance(exc, ValidationError) else click.ClickException
                     raise error(f"{where}: {exc}\n{before}") from exc
@@ -199,19 +199,33 @@ def _open(source: str) -> IO[str]:
     help="File to write (default stdout).",
 )
 @click.option("--include-expired", is_flag=True, help="Also export memories past their expiry.")
+@click.option(
+    "--everything-about-user",
+    "subject_access",
+    is_flag=True,
+    help="With --user: everything held about the user, in every index and an agent's outbox.",
+)
 @pass_app
-def export(app: AppContext, scope: Scope, output: IO[str], include_expired: bool) -> None:
+def export(app: AppContext, scope: Scope, output: IO[str], include_expired: bool, subject_access: bool) -> None:
     """Write memories as JSON Lines (import reads them back).
 
     Keys, scope and times (created_at included) are kept, so export | import moves
     or backs up a store. Expired memories are left out unless --include-expired.
+
+    --everything-about-user --user U answers a subject access request: every memory of
+    the user in every index (expired and superseded ones too) and the turns an agent's
+    outbox still holds for them; each line has a "kind" ("memory", "outbox").
 
     \b
     Example:
         strands-memory export -o backup.jsonl
         strands-memory export --user alice | gzip > alice.jsonl.gz
         strands-memory --store ./a export | strands-memory --store ./b import -
+        strands-memory export --user alice --everything-about-user -o alice.jsonl
     """
+    if subject_access:
+        _export_user(app, scope, output)
+        return
     count = 0
     with progress_bar(transient=True) as progress:
         task = progress.add_task("Exporting", total=None)
@@ -223,3 +237,17 @@ def export(app: AppContext, scope: Scope, output: IO[str], include_expired: bool
     output.flush()
     name = getattr(output, "name", "-")
     notice(f"Exported {memories(count)} to {'stdout' if name in ('-', '<stdout>') else name}.")
+
+
+def _export_user(app: AppContext, scope: Scope, output: IO[str]) -> None:
+    if scope.user_id is None or set(scope.items()) - {"user_id", "tenant_id"}:
+        raise click.UsageError("--everything-about-user needs --user (and --tenant if they have one), nothing else")
+    from ._forget import attach_outbox
+
+    attach_outbox(app.memory)
+    count = 0
+    for item in app.memory.export_user(scope.user_id, tenant_id=scope.tenant_id):
+        output.write(json.dumps(item, ensure_ascii=False) + "\n")
+        count += 1
+    output.flush()
+    notice(f"Exported {count} item(s) held about {scope.user_id}.")

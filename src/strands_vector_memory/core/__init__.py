@@ -5,6 +5,7 @@ from ._exceptions import (
     BackendUnavailableError,
     ConflictError,
     FilterError,
+    GuardrailError,
     IsolationError,
     NotFoundError,
     QuotaExceededError,
@@ -15,7 +16,7 @@ from ._exceptions import (
 )
 from ._filter import And, Compare, FilterNode, Or, conjoin, filter_keys, matches, parse_filter
 from ._limits import DistanceMetric, MetadataValue
-from ._types import Field, Memory, MemoryRecord, MemoryType, Scope, epoch_to_iso
+from ._types import Field, Memory, MemoryRecord, MemoryType, Scope, WriteOutcome, epoch_to_iso
 
 __all__ = [
     "AccessDeniedError",
@@ -27,6 +28,7 @@ __all__ = [
     "Field",
     "FilterError",
     "FilterNode",
+    "GuardrailError",
     "IsolationError",
     "Memory",
     "MemoryRecord",
@@ -37,6 +39,7 @@ __all__ = [
     "QuotaExceededError",
     "RetryableError",
     "Scope",
+    "WriteOutcome",
     "ThrottledError",
     "ValidationError",
     "VectorMemoryError",

@@ -25,6 +25,7 @@ __all__ = [
     "MemoryRecord",
     "MemoryType",
     "Scope",
+    "WriteOutcome",
     "epoch_to_iso",
 ]
 
@@ -40,6 +41,8 @@ class MemoryType(str, Enum):
     """How to do something."""
     SUMMARY = "summary"
     """A summary of a conversation."""
+    CONFLICT = "conflict"
+    """A note for the team that two memories disagree (written by conflict detection)."""
 
     @classmethod
     def parse(cls, value: str | MemoryType) -> MemoryType:
@@ -72,6 +75,28 @@ class Field:
     CONFIDENCE: Final = "confidence"
     CONTEXT: Final = "context"
     """Text indexed with a memory but not part of it (e.g. the neighbouring turns)."""
+    CONTENT_HASH: Final = "content_hash"
+    """SHA-256 prefix of the content: exact duplicates are found by filter, not by distance."""
+    SEEN_COUNT: Final = "seen_count"
+    """How many times the memory was written (a duplicate reinforces instead of repeating)."""
+    LAST_SEEN: Final = "last_seen"
+    """When the memory was last written or reinforced, epoch seconds."""
+    RECALL_COUNT: Final = "recall_count"
+    """How many recalls returned the memory (recorded in batches)."""
+    LAST_RECALLED: Final = "last_recalled"
+    """When a recall last returned the memory, epoch seconds."""
+    DECAYED_AT: Final = "decayed_at"
+    """When confidence decay last lowered the memory's confidence."""
+    CONFLICTS_WITH: Final = "conflicts_with"
+    """Keys of the memories this one disagrees with."""
+    SUPERSEDED_BY: Final = "superseded_by"
+    """The newer memory that replaced this one (kept for audit, not recalled)."""
+    CONSOLIDATED_FROM: Final = "consolidated_from"
+    """Keys of the episodic memories a consolidated memory replaces (provenance)."""
+    REDACTIONS: Final = "redactions"
+    """What the guardrails redacted from the content, one kind per redaction."""
+    FLAGS: Final = "flags"
+    """What the guardrails noticed but let through (e.g. ``instruction``)."""
 
     #: Keys declared non-filterable on every memory index: large or display-only text,
     #: so the 2 KB filterable budget is never spent on it.
@@ -156,6 +181,17 @@ class MemoryRecord:
         return value if isinstance(value, str) else str(value)
 
 
+class WriteOutcome(str, Enum):
+    """What a write did, as ``remember`` reports it on the returned memory."""
+
+    STORED = "stored"
+    """A new memory was stored (or a keyed one overwritten)."""
+    REINFORCED = "reinforced"
+    """It duplicated an existing memory, which was reinforced instead; nothing new was stored."""
+    CONFLICTED = "conflicted"
+    """It was stored, linked to a memory it disagrees with, and a ``conflict`` memory was written."""
+
+
 @dataclass(frozen=True, slots=True)
 class Memory:
     """One memory as returned by ``recall``, ``get`` and ``list``.
@@ -169,6 +205,8 @@ class Memory:
     metadata: Mapping[str, Any]
     score: float | None = None
     distance: float | None = None
+    outcome: WriteOutcome | None = None
+    """What the write did (only on memories returned by ``remember``)."""
 
     @property
     def memory_type(self) -> MemoryType | None:
@@ -191,12 +229,21 @@ class Memory:
         values = {attr: self.metadata.get(meta) for attr, meta in _SCOPE_FIELDS.items()}
         return Scope(**{k: v for k, v in values.items() if isinstance(v, str) and v.strip()})
 
+    @property
+    def confidence(self) -> float | None:
+        """How much the memory is trusted, 0..1, if recorded."""
+        value = self.metadata.get(Field.CONFIDENCE)
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view (the CLI's ``--json`` shape)."""
-        return {
+        view: dict[str, Any] = {
             "key": self.key,
             "content": self.content,
             "score": self.score,
             "distance": self.distance,
             "metadata": dict(self.metadata),
         }
+        if self.outcome is not None:
+            view["outcome"] = self.outcome.value
+        return view

@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..backends import EmbeddedBackend
-from ..core import Scope, ValidationError
+from ..core import Field, Scope, ValidationError, WriteOutcome
 from ..embedders import Embedder
-from ..memory import NewMemory, Ranking, VectorMemory
+from ..memory import Guardrails, MemoryPolicy, NewMemory, Ranking, VectorMemory
 from ._locomo import Conversation, Session, Turn, load_conversations, scored_questions
 from ._metrics import DEFAULT_KS, QuestionScore, RankedUnit, report, score_question
 
@@ -66,6 +66,9 @@ class EvalConfig:
         limit: Only the first N conversations (quick runs).
         neighbours: Turns of context on each side of a turn (0 = none); turns only.
         options: Ranking knobs to override, e.g. ``{"conversation_boost": 0}``.
+        lifecycle: Store through the default write policy (dedup, conflict checks,
+            default lifetimes) and guardrails, as an application would; off stores every
+            unit exactly as given, the baseline that shows what hygiene costs recall.
     """
 
     units: Units = "turns"
@@ -74,6 +77,7 @@ class EvalConfig:
     limit: int | None = None
     neighbours: int = 2
     options: Mapping[str, Any] = field(default_factory=dict)
+    lifecycle: bool = True
 
     def __post_init__(self) -> None:
         if self.units not in UNITS:
@@ -203,17 +207,22 @@ def run_locomo(
     scores: list[QuestionScore] = []
     ingest_seconds = 0.0
     latencies: list[float] = []
-    stored = asked = 0
+    stored = asked = deduplicated = redacted = 0
     with tempfile.TemporaryDirectory(prefix="strands-memory-eval-", dir=workdir) as tmp:
         for number, (conversation, units, questions) in enumerate(plans):
             store = Path(tmp) / f"conversation-{number}"
-            with VectorMemory(EmbeddedBackend(store), embedder, ranking=ranking) as memory:
+            hygiene: dict[str, Any] = (
+                {} if config.lifecycle else {"policy": MemoryPolicy.keep_everything(), "guardrails": Guardrails.none()}
+            )
+            with VectorMemory(EmbeddedBackend(store), embedder, ranking=ranking, **hygiene) as memory:
                 user = Scope(user_id=conversation.sample_id or f"conversation-{number}")
                 covers = {item.key: unit for item, unit in units}
                 started = time.perf_counter()
                 for start in range(0, len(units), 500):
                     batch = [item for item, _ in units[start : start + 500]]
-                    memory.remember_many(batch, scope=user)
+                    written = memory.remember_many(batch, scope=user)
+                    deduplicated += sum(m.outcome is WriteOutcome.REINFORCED for m in written)
+                    redacted += sum(bool(m.metadata.get(Field.REDACTIONS)) for m in written)
                     stored += len(batch)
                     if progress:
                         progress("ingest", stored, total_units)
@@ -238,6 +247,9 @@ def run_locomo(
         "ranking": _describe(ranking),
         "conversations": len(conversations),
         "memories": total_units,
+        "lifecycle": config.lifecycle,
+        "deduplicated": deduplicated,
+        "redacted": redacted,
         **result,
         "timing": {
             "ingest_seconds": round(ingest_seconds, 3),

@@ -144,8 +144,15 @@ class Ranking:
 
     @classmethod
     def plain(cls, mode: RetrievalMode | str = RetrievalMode.HYBRID, fusion: Fusion | str = Fusion.WEIGHTED) -> Ranking:
-        """Retrieval alone, with no conversational signals: the baselines of the eval."""
-        return cls(mode=mode, fusion=fusion, name_boost=0.0, time_boost=0.0, conversation_boost=0.0)  # type: ignore[arg-type]
+        """Retrieval alone, with no conversational signals or confidence: the baselines of the eval."""
+        return cls(
+            mode=mode,  # type: ignore[arg-type]
+            fusion=fusion,  # type: ignore[arg-type]
+            name_boost=0.0,
+            time_boost=0.0,
+            conversation_boost=0.0,
+            confidence_weight=0.0,
+        )
 
 
 def _non_negative(value: object, name: str) -> float:

@@ -9,18 +9,22 @@ The CLI, the Strands plugin and any server are thin layers over these methods.
 from __future__ import annotations
 
 import builtins
+import copy
 import logging
 import math
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from .._telemetry import SPAN_CONSOLIDATE, SPAN_DECAY, SPAN_EXPIRE, SPAN_FORGET, SPAN_RECALL, SPAN_REMEMBER, Telemetry
 from ..backends import IndexInfo, QueryMatch, ScopedBackend, TextMatch, TextSearchBackend, VectorBackend
 from ..core import (
     AccessDeniedError,
@@ -32,6 +36,8 @@ from ..core import (
     NotFoundError,
     Scope,
     ValidationError,
+    VectorMemoryError,
+    WriteOutcome,
     conjoin,
     matches,
     parse_filter,
@@ -45,8 +51,12 @@ from ..core._limits import (
     validate_top_k,
 )
 from ..embedders import Embedder, RoutedEmbedder, TokenCounter
+from . import _maintenance, _writing
+from ._access import AccessLog, accessed
 from ._context import DEFAULT_HEADER, MemoryContext, Order, pack_context
+from ._guardrails import Guardrails, MaxSize
 from ._inputs import (
+    MAX_CONTENT_BYTES,
     NewMemory,
     Timestamp,
     build_metadata,
@@ -57,25 +67,32 @@ from ._inputs import (
     to_epoch,
 )
 from ._layout import IndexLayout, SharedIndexLayout
+from ._maintenance import DecayReport, ExpireReport, ForgetReport
 from ._paging import MemoryPage, decode_page_token, encode_page_token
+from ._policy import DAY, MemoryPolicy
 from ._ranking import Candidate, Ranking, RetrievalMode, collect, diversify, rank
 from ._stats import MemoryStats, summarise
+from ._updates import rewrite
+from ._writing import Prepared
+from ._writing import acting as _acting
+from ._writing import last_wins as _last_wins
+
+if TYPE_CHECKING:
+    from ._consolidate import ConsolidationReport, Merger
 
 __all__ = ["MemoryPage", "MemoryStats", "VectorMemory"]
 
 _log = logging.getLogger("strands_vector_memory")
 
-_Prepared = tuple[str, str, dict[str, Any], tuple[str, ...], Scope]
-"""(index, key, metadata, context texts, scope) of one validated item."""
+_Exporter = Callable[[str, str | None], Iterable[Mapping[str, Any]]]
+"""What a side store holds about (user id, tenant id)."""
 
 
 def _not_expired(now: float) -> dict[str, Any]:
     return {"$or": [{Field.EXPIRES_AT: {"$exists": False}}, {Field.EXPIRES_AT: {"$gt": now}}]}
 
 
-def _acting(scope: Scope) -> Scope:
-    """The part of a scope that decides whose credentials act: the tenant."""
-    return Scope(tenant_id=scope.tenant_id)
+_NOT_SUPERSEDED: dict[str, Any] = {Field.SUPERSEDED_BY: {"$exists": False}}
 
 
 def _resolve_scope(scope: Scope | None, user_id: str | None) -> Scope:
@@ -96,6 +113,15 @@ class VectorMemory:
             conversational signals by default); each call may pass its own.
         context_weight: How much a memory's ``context`` texts pull its vector towards
             them (each context vector is added with this weight before normalising).
+        policy: Lifecycle rules for writes: default lifetimes and confidence, duplicate
+            and conflict handling (:class:`MemoryPolicy`).
+        guardrails: Checks every memory passes before it is stored (size, redaction of
+            secrets and contact data, flagging of instruction-like text);
+            ``Guardrails.none()`` turns them off.
+        telemetry: Where spans, metrics and structured logs go (OpenTelemetry; nothing
+            is sent anywhere unless the application configures an exporter).
+        record_access: Note which memories recall returns and write that back in
+            batches (decay uses it to spare memories still in use).
     """
 
     def __init__(
@@ -108,6 +134,10 @@ class VectorMemory:
         clock: Callable[[], float] = time.time,
         ranking: Ranking | None = None,
         context_weight: float = 0.25,
+        policy: MemoryPolicy | None = None,
+        guardrails: Guardrails | None = None,
+        telemetry: Telemetry | None = None,
+        record_access: bool = True,
     ) -> None:
         if not isinstance(backend, VectorBackend | ScopedBackend):
             raise TypeError(f"backend must implement VectorBackend or ScopedBackend, got {type(backend).__name__}")
@@ -130,6 +160,15 @@ class VectorMemory:
                 f"context_weight must be a non-negative number, got {context_weight!r}", field="context_weight"
             )
         self.context_weight = float(context_weight)
+        if policy is not None and not isinstance(policy, MemoryPolicy):
+            raise TypeError(f"policy must be a MemoryPolicy, got {type(policy).__name__}")
+        self.policy = policy or MemoryPolicy()
+        self.guardrails = guardrails if guardrails is not None else Guardrails.default()
+        self.telemetry = telemetry or Telemetry()
+        self._mutation_lock = threading.RLock()
+        self.record_access = record_access
+        self._access = AccessLog(clock=clock)
+        self._side_stores: builtins.list[tuple[str, Callable[[str, str | None], int], _Exporter | None]] = []
         self._warned_no_text_search = False
         self._token_counter: TokenCounter | None = None
         self._ready: set[str] = set()
@@ -225,6 +264,15 @@ class VectorMemory:
             s3.create_bucket(exist_ok=True)
         return cls(s3, embedder, layout=layout, **options)
 
+    @property
+    def content_limit(self) -> int:
+        """The most UTF-8 bytes a memory's content may have: the store's limit or a stricter guardrail's.
+
+        Writers that cut text to fit (the plugin clips long turns) cut to this.
+        """
+        sizes = [step.max_bytes for step in self.guardrails.steps if isinstance(step, MaxSize)]
+        return min([MAX_CONTENT_BYTES, *sizes])
+
     def __repr__(self) -> str:
         return f"VectorMemory(backend={self.backend!r}, embedder={self.embedder.name!r}, layout={self.layout!r})"
 
@@ -235,8 +283,11 @@ class VectorMemory:
         self.close()
 
     def close(self) -> None:
-        """Release the backend."""
-        self.backend.close()
+        """Write pending recall statistics, then release the backend."""
+        try:
+            self.flush_access()
+        finally:
+            self.backend.close()
 
     # -- indexes ---------------------------------------------------------------
 
@@ -352,30 +403,59 @@ class VectorMemory:
         *,
         scope: Scope | None = None,
         user_id: str | None = None,
+        screen: bool = True,
     ) -> list[Memory]:
         """Store many memories: embedded in batches, written in batches of up to 500.
 
         Every item is validated before anything is embedded or written, so bad input
-        fails the call without a partial write of invalid data.
+        fails the call without a partial write of invalid data. Each item then passes
+        the policy's duplicate and conflict checks (``screen=False`` skips them, e.g.
+        to restore an export exactly); the returned memories say what happened
+        (``outcome``): stored, reinforced (a duplicate: the existing memory is returned)
+        or conflicted (stored, linked to the memory it disagrees with).
         """
-        prepared = self._prepare(items, _resolve_scope(scope, user_id))
+        with self.telemetry.span(SPAN_REMEMBER) as span:
+            stored = self._remember_many(items, _resolve_scope(scope, user_id), screen)
+            counts = Counter(m.outcome.value for m in stored if m.outcome is not None)
+            for outcome, count in counts.items():
+                span.set_attribute(f"memory.{outcome}", count)
+        written = counts[WriteOutcome.STORED.value] + counts[WriteOutcome.CONFLICTED.value]
+        self.telemetry.writes(written)
+        if counts[WriteOutcome.REINFORCED.value]:
+            self.telemetry.dedup_hits(counts[WriteOutcome.REINFORCED.value])
+        if stored:
+            self.telemetry.log("remember", **{k: counts[k] for k in ("stored", "reinforced", "conflicted")})
+        return stored
+
+    def _remember_many(self, items: Iterable[NewMemory | str], base: Scope, screen: bool) -> builtins.list[Memory]:
+        prepared = self._prepare(items, base)
         if not prepared:
             return []
+        screening = screen and (self.policy.dedup.enabled or self.policy.conflicts.enabled)
         stored: list[Memory] = []
         for start in range(0, len(prepared), MAX_PUT_BATCH):
             chunk = prepared[start : start + MAX_PUT_BATCH]
             vectors = self._embed(chunk)
-            groups: dict[tuple[str, Scope], list[MemoryRecord]] = {}
-            for (index, key, metadata, _, scope), vector in zip(chunk, vectors, strict=True):
-                groups.setdefault((index, _acting(scope)), []).append(MemoryRecord(key, vector, metadata))
-            for (index, acting), records in groups.items():
+            groups: dict[tuple[str, Scope], list[int]] = {}
+            for position, (index, _, _, _, item_scope) in enumerate(chunk):
+                groups.setdefault((index, _acting(item_scope)), []).append(position)
+            results: dict[int, Memory] = {}
+            for (index, acting), positions in groups.items():
                 backend = self._backend_for(acting)
                 self._ensure_index(backend, index)
-                backend.put_vectors(index, _last_wins(records))
-            stored.extend(Memory(key, metadata[Field.CONTENT], metadata) for _, key, metadata, *_ in chunk)
+                members = [(chunk[p], vectors[p]) for p in positions]
+                if screening:
+                    outcomes = _writing.write_screened(self, backend, index, members)
+                else:
+                    backend.put_vectors(index, _last_wins([MemoryRecord(k, v, m) for (_, k, m, _, _), v in members]))
+                    outcomes = [
+                        Memory(k, m[Field.CONTENT], m, outcome=WriteOutcome.STORED) for (_, k, m, _, _), _ in members
+                    ]
+                results.update(zip(positions, outcomes, strict=True))
+            stored.extend(results[p] for p in range(len(chunk)))
         return stored
 
-    def _embed(self, chunk: builtins.list[_Prepared]) -> builtins.list[NDArray[np.float32]]:
+    def _embed(self, chunk: builtins.list[Prepared]) -> builtins.list[NDArray[np.float32]]:
         """One vector per item: its content's, pulled towards its context texts.
 
         Every distinct text of an index is embedded once (a turn is often its
@@ -415,20 +495,22 @@ class VectorMemory:
         """
         self._prepare(items, _resolve_scope(scope, user_id))
 
-    def _prepare(self, items: Iterable[NewMemory | str], base: Scope) -> builtins.list[_Prepared]:
+    def _prepare(self, items: Iterable[NewMemory | str], base: Scope) -> builtins.list[Prepared]:
         """(index, key, metadata, context) per item; every item is validated before any is written."""
         now = self._clock()
-        prepared: builtins.list[_Prepared] = []
+        prepared: builtins.list[Prepared] = []
         for i, raw in enumerate(items):
             item = NewMemory(content=raw) if isinstance(raw, str) else raw
             try:
                 if not isinstance(item, NewMemory):
                     raise ValidationError(f"must be text or a NewMemory, got {type(raw).__name__}", field="item")
+                item, marks = _writing.guard(self, item)
                 item_scope = base.merge(item.scope)
                 context = check_context(item.context)
                 metadata = build_metadata(
                     item, item_scope, now=now, default_source=self.default_source, context=context
                 )
+                _writing.apply_defaults(self, metadata, marks, now)
                 encode_metadata(metadata, Field.NON_FILTERABLE)  # the S3 Vectors limits, up front
                 if item.key is not None:
                     key = validate_key(item.key)
@@ -437,7 +519,7 @@ class VectorMemory:
                 else:
                     key = new_key()
             except ValidationError as exc:
-                raise ValidationError(f"items[{i}]: {exc}", field=exc.field, limit=exc.limit) from exc
+                raise _at_item(i, exc) from exc
             prepared.append((self.layout.index_for(item_scope), key, metadata, context, item_scope))
         return prepared
 
@@ -469,6 +551,29 @@ class VectorMemory:
         ``since``/``until`` bound ``created_at``; ``filter`` is any extra S3 Vectors
         filter over the metadata.
         """
+        resolved = _resolve_scope(scope, user_id)
+        started = time.perf_counter()
+        with self.telemetry.span(SPAN_RECALL, **{"memory.top_k": top_k}) as span:
+            found = self._recall(query, resolved, top_k, filter, memory_types, since, until, min_score, mode, ranking)
+            span.set_attribute("memory.results", len(found))
+        self.telemetry.recorded_recall(seconds=time.perf_counter() - started, results=len(found))
+        if found and self.record_access:
+            self._note_access(self.layout.index_for(resolved), _acting(resolved), [m.key for m in found])
+        return found
+
+    def _recall(
+        self,
+        query: str,
+        resolved: Scope,
+        top_k: int,
+        filter: Mapping[str, Any] | None,
+        memory_types: Sequence[MemoryType | str] | None,
+        since: Timestamp | None,
+        until: Timestamp | None,
+        min_score: float | None,
+        mode: RetrievalMode | str | None,
+        ranking: Ranking | None,
+    ) -> builtins.list[Memory]:
         check_content(query)
         top_k = validate_top_k(top_k)
         if ranking is not None and not isinstance(ranking, Ranking):
@@ -478,7 +583,6 @@ class VectorMemory:
             ranking = ranking.with_(mode=mode)
         if min_score is not None and (isinstance(min_score, bool) or not isinstance(min_score, int | float)):
             raise ValidationError(f"min_score must be a number, got {min_score!r}", field="min_score")
-        resolved = _resolve_scope(scope, user_id)
         index = self.layout.index_for(resolved)
         document = self._read_filter(resolved, filter, memory_types, since, until)
         depth = max(top_k, ranking.candidates)
@@ -495,6 +599,30 @@ class VectorMemory:
             vectors = self._vectors(backend, index, [c.key for c in pool])
             ranked = diversify(ranked, vectors, ranking.diversity, top_k)
         return [_candidate_memory(c) for c in ranked[:top_k] if min_score is None or c.score >= min_score]
+
+    def _note_access(self, index: str, acting: Scope, keys: builtins.list[str]) -> None:
+        if self._access.record(index, acting, keys):
+            self.flush_access()
+
+    def flush_access(self) -> int:
+        """Write the recalls noted since the last flush into the memories' metadata.
+
+        Recall notes which memories it returned (``recall_count``, ``last_recalled``,
+        which decay reads) and writes them back in batches, never once per query. This
+        runs on its own when enough notes gather, before maintenance, and on ``close``.
+        Returns how many memories were updated. A failure is logged, never raised: access
+        statistics are a hint, not data anyone asked to store.
+        """
+        updated = 0
+        for (index, acting), notes in self._access.take().items():
+            try:
+                backend = self._backend_for(acting)
+                with self._mutation_lock:
+                    updated += len(rewrite(backend, index, {k: partial(accessed, note=n) for k, n in notes.items()}))
+            except VectorMemoryError as exc:
+                self.telemetry.error(exc, **{"memory.operation": "flush_access"})
+                _log.warning("could not record recall access for %d memories in %r: %s", len(notes), index, exc)
+        return updated
 
     def build_context(
         self,
@@ -579,6 +707,7 @@ class VectorMemory:
         until: Timestamp | None,
         *,
         include_expired: bool = False,
+        include_superseded: bool = False,
     ) -> dict[str, Any] | None:
         parse_filter(extra, non_filterable=Field.NON_FILTERABLE)  # fail early, with our message
         types = None
@@ -597,7 +726,12 @@ class VectorMemory:
             {Field.CREATED_AT: window} if window else None,
             extra,
             None if include_expired else _not_expired(self._clock()),
+            None if include_superseded else _NOT_SUPERSEDED,
         )
+
+    def _live_filter(self, now: float) -> dict[str, Any]:
+        """Memories still in play: not expired, not superseded."""
+        return {"$and": [_not_expired(now), _NOT_SUPERSEDED]}
 
     def get(self, key: str, *, scope: Scope | None = None, user_id: str | None = None) -> Memory | None:
         """One memory by key, or ``None`` if absent, expired or outside ``scope``."""
@@ -633,11 +767,25 @@ class VectorMemory:
         filter: Mapping[str, Any] | None = None,
         memory_types: Sequence[MemoryType | str] | None = None,
         include_expired: bool = False,
+        include_superseded: bool | None = None,
     ) -> Iterator[Memory]:
-        """Every memory in ``scope`` matching ``filter`` (a full scan, in storage order)."""
+        """Every memory in ``scope`` matching ``filter`` (a full scan, in storage order).
+
+        Superseded memories are left out unless ``include_superseded`` (which defaults
+        to ``include_expired``: a scan for everything means everything).
+        """
         resolved = _resolve_scope(scope, user_id)
+        superseded_too = include_expired if include_superseded is None else include_superseded
         node = parse_filter(
-            self._read_filter(resolved, filter, memory_types, None, None, include_expired=include_expired)
+            self._read_filter(
+                resolved,
+                filter,
+                memory_types,
+                None,
+                None,
+                include_expired=include_expired,
+                include_superseded=superseded_too,
+            )
         )
         index = self.layout.index_for(resolved)
         for _, _, record in self._scan(self._backend_for(resolved), index):
@@ -716,9 +864,112 @@ class VectorMemory:
             targets = [m.key for m in self.iter_memories(scope=resolved, filter=filter, include_expired=True)]
         index = self.layout.index_for(resolved)
         backend = self._backend_for(resolved)
-        for start in range(0, len(targets), MAX_DELETE_BATCH):
-            backend.delete_vectors(index, targets[start : start + MAX_DELETE_BATCH])
+        with self.telemetry.span(SPAN_FORGET, **{"memory.count": len(targets)}), self._mutation_lock:
+            self._access.drop(index, targets)
+            for start in range(0, len(targets), MAX_DELETE_BATCH):
+                backend.delete_vectors(index, targets[start : start + MAX_DELETE_BATCH])
+        if targets:
+            self.telemetry.forgotten(len(targets))
+            self.telemetry.log("forget", count=len(targets), index=index)
         return len(targets)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def expire(self, *, dry_run: bool = False) -> ExpireReport:
+        """Delete expired memories in every index, in batches; safe while agents write.
+
+        Expired memories are already invisible to recall: this reclaims their space.
+        Idempotent: a second run finds nothing to delete.
+        """
+        with self.telemetry.span(SPAN_EXPIRE, **{"memory.dry_run": dry_run}):
+            return _maintenance.expire(self, dry_run=dry_run)
+
+    def decay(
+        self,
+        *,
+        window: float = 30 * DAY,
+        half_life: float = 90 * DAY,
+        floor: float = 0.05,
+        dry_run: bool = False,
+    ) -> DecayReport:
+        """Lower the confidence of memories not written or recalled for ``window`` seconds.
+
+        Confidence halves every ``half_life`` seconds of idleness past the window (never
+        below ``floor``), so unused memories sink in recall's relevance score and a
+        reinforcement or a recall stops the slide.
+        """
+        with self.telemetry.span(SPAN_DECAY, **{"memory.dry_run": dry_run}):
+            return _maintenance.decay(self, window=window, half_life=half_life, floor=floor, dry_run=dry_run)
+
+    def consolidate(
+        self,
+        merger: Merger,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        threshold: float | None = None,
+        min_cluster: int = 2,
+        max_cluster: int = 12,
+        dry_run: bool = False,
+    ) -> ConsolidationReport:
+        """Merge clusters of similar episodic memories of a scope into semantic memories.
+
+        Each cluster's texts go to ``merger`` (e.g. ``ModelMerger(model)``: any Strands
+        model); the merged memory is written with its provenance (the keys it replaces)
+        and only then are the originals deleted, so a crash between the two leaves
+        duplicates that the next run cleans up, never a gap. ``dry_run`` reports the
+        clusters without calling the merger or writing anything.
+        """
+        from . import _consolidate  # clustering code only loads for maintenance runs
+
+        with self.telemetry.span(SPAN_CONSOLIDATE, **{"memory.dry_run": dry_run}):
+            return _consolidate.consolidate(
+                self,
+                merger,
+                scope=_resolve_scope(scope, user_id),
+                threshold=threshold,
+                min_cluster=min_cluster,
+                max_cluster=max_cluster,
+                dry_run=dry_run,
+            )
+
+    def forget_user(self, user_id: str, *, tenant_id: str | None = None, dry_run: bool = False) -> ForgetReport:
+        """Erase a user: every memory in every index, and every trace in side stores and caches.
+
+        A user is a ``user_id`` under a ``tenant_id`` (``None``: the user without a tenant).
+
+        The right to erasure. Side stores attached with :meth:`attach_side_store` (a
+        plugin's outbox of turns not stored yet) are purged first, so a queued write
+        cannot land after the purge; then the memories go, index by index; then caches
+        keyed by the user's texts are cleared and an embedded store's files are scrubbed.
+        """
+        with self.telemetry.span(SPAN_FORGET, **{"memory.dry_run": dry_run}):
+            return _maintenance.forget_user(self, user_id, tenant_id=tenant_id, dry_run=dry_run)
+
+    def export_user(self, user_id: str, *, tenant_id: str | None = None) -> Iterator[dict[str, Any]]:
+        """Everything stored about a user, as JSON-ready dicts (``strands-memory export --user``).
+
+        Every memory in every index (expired and superseded ones included), then what
+        attached side stores hold about the user.
+        """
+        if not isinstance(user_id, str) or not user_id.strip():  # now, not when the first item is read
+            raise ValidationError("user_id must be a non-empty string", field="user_id")
+        return _maintenance.export_user(self, user_id, tenant_id=tenant_id)
+
+    def attach_side_store(
+        self,
+        name: str,
+        *,
+        forget: Callable[[str, str | None], int],
+        export: _Exporter | None = None,
+    ) -> None:
+        """Register a store beside the indexes that holds user data, so erasure and export cover it.
+
+        ``forget(user_id, tenant_id)`` deletes the user's data and returns how many rows
+        went; ``export(user_id, tenant_id)`` yields it. The Strands plugin attaches its
+        outbox this way.
+        """
+        self._side_stores.append((name, forget, export))
 
     # -- introspection -------------------------------------------------------------
 
@@ -734,6 +985,13 @@ class VectorMemory:
         )
 
 
+def _at_item(position: int, exc: ValidationError) -> ValidationError:
+    """``exc`` naming the item it is about (keeping its type, e.g. ``GuardrailError``)."""
+    located = copy.copy(exc)
+    located.args = (f"items[{position}]: {exc}", *exc.args[1:])
+    return located
+
+
 def _candidate_memory(candidate: Candidate) -> Memory:
     distance = None if candidate.similarity is None else 1.0 - candidate.similarity
     content = candidate.metadata.get(Field.CONTENT, "")
@@ -742,9 +1000,3 @@ def _candidate_memory(candidate: Candidate) -> Memory:
 
 def _to_memory(record: MemoryRecord) -> Memory:
     return Memory(record.key, record.content, dict(record.metadata or {}))
-
-
-def _last_wins(records: builtins.list[MemoryRecord]) -> builtins.list[MemoryRecord]:
-    """Collapse repeated keys in one batch to the last one (a put overwrites anyway)."""
-    by_key = {record.key: record for record in records}
-    return list(by_key.values()) if len(by_key) != len(records) else records

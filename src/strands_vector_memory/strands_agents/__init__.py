@@ -14,6 +14,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from ._identity import Identity
+from ._merger import ModelConflictChecker, ModelMerger
 from ._outbox import Outbox
 from ._plugin import MemoryPlugin
 from ._scripted import ModelRequest, ScriptedModel, ToolCall
@@ -25,6 +26,8 @@ __all__ = [
     "SUMMARY_SYSTEM_PROMPT",
     "Identity",
     "MemoryPlugin",
+    "ModelConflictChecker",
+    "ModelMerger",
     "ModelRequest",
     "Outbox",
     "ScriptedModel",

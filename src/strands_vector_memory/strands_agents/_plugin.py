@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from strands import ToolContext
 from strands.hooks import AfterInvocationEvent, BeforeInvocationEvent, MessageAddedEvent
@@ -50,6 +50,9 @@ PLACEHOLDER: Final = "{memory_context}"
 #: The key a team plugin sets in ``invocation_state`` so that nodes leave ending the
 #: session to the orchestrator (every node sees the same ``end_session``).
 TEAM_RUN_KEY: Final = "strands_vector_memory.team_run"
+
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -177,6 +180,12 @@ class MemoryPlugin(Plugin):
         self.outbox = (
             outbox if isinstance(outbox, Outbox) else Outbox(outbox or _default_outbox_path(memory), clock=clock)
         )
+        self._closed = False
+        memory.attach_side_store(  # so forget_user/export_user reach turns not stored yet
+            "outbox",
+            forget=lambda user, tenant: self._with_outbox(lambda box: box.forget(user_id=user, tenant_id=tenant)),
+            export=lambda user, tenant: self._with_outbox(lambda box: box.export(user_id=user, tenant_id=tenant)),
+        )
         self._models: dict[str, Model] = {}
         self._turns: dict[int, _Turn] = {}
         self._lock = threading.Lock()
@@ -226,7 +235,18 @@ class MemoryPlugin(Plugin):
         remaining = self.flush(timeout)
         self.worker.stop()
         self.outbox.close()
+        self._closed = True
         return remaining
+
+    def _with_outbox(self, act: Callable[[Outbox], _T]) -> _T:
+        """Run ``act`` on the outbox, reopening its file if the plugin was closed (its data stays)."""
+        if not self._closed:
+            return act(self.outbox)
+        box = Outbox(self.outbox.path, clock=self._clock)
+        try:
+            return act(box)
+        finally:
+            box.close()
 
     def end_conversation(self, invocation_state: dict[str, Any]) -> None:
         """Close a conversation without another turn (as ``end_session=True`` would)."""

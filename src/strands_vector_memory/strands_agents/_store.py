@@ -253,7 +253,7 @@ class VectorMemoryStore:
             identity += [sequence[position]] if sequence is not None else ["pos", position]
             items.append(
                 NewMemory(
-                    content=fit_text(text, MAX_CONTENT_BYTES),
+                    content=fit_text(text, self.memory.content_limit),
                     memory_type=MemoryType.EPISODIC,
                     source=CONVERSATION_SOURCE,
                     metadata={"role": role} if role else None,

@@ -11,14 +11,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Final
 
 from strands.models import Model
 
+from .._telemetry import ATTR_AGENT_NAME, ATTR_JOB_KIND, ATTR_TRANSCRIPT_MESSAGES, SPAN_SUMMARISE, Telemetry
 from ..core import MemoryType, ValidationError
 from ..memory import NewMemory, VectorMemory
-from ..memory._inputs import MAX_CONTENT_BYTES
 from ._fitting import fit_context, fit_text
 from ._identity import Identity
 from ._outbox import Job, JobKind, Outbox
@@ -47,6 +48,8 @@ class MemoryWorker:
         idle_timeout: Close conversations quiet this long (seconds); ``None`` = never.
         summary_words: Length the summary prompt asks for.
         clock: Epoch seconds now.
+        telemetry: Where the summary spans, job failures and the outbox depth gauge go;
+            by default the memory service's own, so one service reports in one place.
     """
 
     def __init__(
@@ -59,9 +62,15 @@ class MemoryWorker:
         summarise_conversations: bool = True,
         summary_words: int = 200,
         clock: Callable[[], float] = time.time,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.outbox = outbox
         self.memory = memory
+        self.telemetry: Telemetry = telemetry or getattr(memory, "telemetry", None) or Telemetry()
+        # Held weakly: the telemetry may outlive this worker (it is the service's), and a
+        # gauge reading must not keep a closed plugin's outbox alive; None unregisters.
+        outbox_ref = weakref.ref(outbox)
+        self.telemetry.watch_outbox(lambda: None if (box := outbox_ref()) is None else box.pending())
         self._resolve_model = resolve_model
         self.idle_timeout = idle_timeout
         self.summarise_conversations = summarise_conversations
@@ -182,10 +191,12 @@ class MemoryWorker:
                     return 0
                 self._store_summary(job, model)
         except ValidationError as exc:  # the data itself is bad: retrying cannot help
+            self.telemetry.error(exc, **{ATTR_JOB_KIND: job.kind})
             _log.error("job=<%s>, reason=<%s> | memory job rejected | parked", job.id, exc)
             self.outbox.fail(job, exc, permanent=True)
             return 0
         except Exception as exc:
+            self.telemetry.error(exc, **{ATTR_JOB_KIND: job.kind})
             delay = self.outbox.fail(job, exc)
             if delay is None:
                 _log.error("job=<%s>, reason=<%s> | memory job failed too often | parked", job.id, exc)
@@ -203,7 +214,7 @@ class MemoryWorker:
                 metadata["speaker"] = turn["name"]
             items.append(
                 NewMemory(
-                    content=fit_text(turn["text"], MAX_CONTENT_BYTES),
+                    content=fit_text(turn["text"], self.memory.content_limit),
                     memory_type=MemoryType.EPISODIC,
                     source=_SOURCE_TURN,
                     key=turn["key"],
@@ -216,13 +227,19 @@ class MemoryWorker:
 
     def _store_summary(self, job: Job, model: Model) -> None:
         transcript = job.payload["transcript"]
-        text = summarise(model, transcript, max_words=self.summary_words)
-        self.memory.remember(
-            fit_text(text, MAX_CONTENT_BYTES),
-            scope=job.identity.write_scope,
-            memory_type=MemoryType.SUMMARY,
-            source=_SOURCE_SUMMARY,
-            key=job.payload["key"],
-            event_time=float(transcript[-1]["at"]),
-            metadata={"part": int(job.payload["part"])},
-        )
+        attributes = {
+            ATTR_JOB_KIND: job.kind,
+            ATTR_TRANSCRIPT_MESSAGES: len(transcript),
+            ATTR_AGENT_NAME: job.agent_name,
+        }
+        with self.telemetry.span(SPAN_SUMMARISE, **attributes):  # the model call is the slow, failure-prone part
+            text = summarise(model, transcript, max_words=self.summary_words)
+            self.memory.remember(
+                fit_text(text, self.memory.content_limit),
+                scope=job.identity.write_scope,
+                memory_type=MemoryType.SUMMARY,
+                source=_SOURCE_SUMMARY,
+                key=job.payload["key"],
+                event_time=float(transcript[-1]["at"]),
+                metadata={"part": int(job.payload["part"])},
+            )

@@ -70,6 +70,13 @@ class TenantRoutedBackend:
         """The backend acting as the tenant with this key (built once, then cached)."""
         return self._backends.get_or_build(key, self._backend_for)
 
+    def for_index(self, name: str) -> VectorBackend:
+        """The backend acting as the tenant owning index ``name`` (maintenance walks every index)."""
+        key = self.layout.tenant_key_of(name)
+        if key is None:
+            raise IsolationError(f"index {name!r} is not a tenant index of {self.layout!r}: no tenant can act on it")
+        return self.for_tenant_key(key)
+
     def list_indexes(self, *, prefix: str | None = None) -> list[IndexInfo]:
         """The bucket's tenant indexes, listed with the application's own credentials."""
         if self.admin is None:
