@@ -126,3 +126,29 @@ def test_export_user_returns_every_memory_and_what_waits_in_the_outbox(
     assert "pelican" in json.dumps(exported)  # the turn, stored by now or still in the outbox
     assert all("Bob" not in json.dumps(item) for item in exported)
     plugin.close()
+
+
+def test_offboarding_a_tenant_purges_its_queued_turns_first(
+    tmp_path: Path, embedder: MiniLMEmbedder, clock: Clock
+) -> None:
+    from strands_vector_memory.tenancy._admin import offboard_tenant
+
+    root = tmp_path / "store"
+    with VectorMemory(EmbeddedBackend(root), embedder, clock=clock, layout=TenantIndexLayout()) as memory:
+        plugin = MemoryPlugin(memory, outbox=root / "outbox.sqlite3", idle_timeout=None, summarise=False)
+        for tenant, word in (("acme", marker("acme")), ("globex", marker("globex"))):
+            model = ScriptedModel([f"Noted {word}."])
+            Agent(model=model, plugins=[plugin], callback_handler=None)(
+                f"Remember {word}.",
+                invocation_state={"user_id": "u", "conversation_id": "c", "tenant_context": {"tenantId": tenant}},
+            )
+            plugin.worker.stop()  # keep the turns queued (a new agent restarts the worker)
+        memory.remember("acme's plan is gold", scope=Scope(tenant_id="acme", user_id="u"))
+        assert plugin.outbox.export(user_id="u", tenant_id="acme")  # the check can fail
+        result = offboard_tenant(memory, "acme")
+        assert result.existed and plugin.outbox.export(user_id="u", tenant_id="acme") == []
+        assert plugin.outbox.export(user_id="u", tenant_id="globex")  # another tenant's turns stay owed
+        plugin.worker.start()
+        assert plugin.flush(timeout=30) == 0
+        assert [i.name for i in memory.backend.list_indexes()] == ["memory-globex"]  # nothing recreated acme's
+        plugin.close()

@@ -90,16 +90,22 @@ class AppContext:
         return f"{where} at {self.s3vectors.endpoint_url}" if self.s3vectors.endpoint_url else where
 
     def open_memory(self, *, embedder: Embedder | None = None, layout: IndexLayout | None = None) -> VectorMemory:
-        """A new service on the chosen backend; the caller closes it."""
+        """A new service on the chosen backend; the caller closes it.
+
+        A person's lookups are not an agent's use of a memory, and one command is one
+        process: recording access would cost a write per ``recall`` command, so the CLI
+        does not record it (decay counts what agents recall).
+        """
+        options: dict[str, Any] = {"default_source": CLI_SOURCE, "record_access": False}
         if self.s3vectors is None:
-            return VectorMemory.open(self.store_path, embedder=embedder, layout=layout, default_source=CLI_SOURCE)
+            return VectorMemory.open(self.store_path, embedder=embedder, layout=layout, **options)
         return VectorMemory.from_s3_vectors(
             self.s3vectors.bucket,
             region=self.s3vectors.region,
             endpoint_url=self.s3vectors.endpoint_url,
             embedder=embedder,
             layout=layout,
-            default_source=CLI_SOURCE,
+            **options,
         )
 
     @property

@@ -121,7 +121,11 @@ def attach_outbox(memory: VectorMemory) -> None:
         with closing(Outbox(path)) as box:
             return box.export(user_id=user, tenant_id=tenant)
 
-    memory.attach_side_store("outbox", forget=forget, export=export)
+    def forget_tenant(tenant: str) -> int:
+        with closing(Outbox(path)) as box:
+            return box.forget_tenant(tenant)
+
+    memory.attach_side_store("outbox", forget=forget, export=export, forget_tenant=forget_tenant)
 
 
 def _forget_targets(app: AppContext, keys: tuple[str, ...], scope: Scope, filter_: dict[str, Any] | None) -> list[str]:

@@ -16,6 +16,7 @@ from ..memory import VectorMemory
 from ..tenancy import TenantIndexLayout
 from ..tenancy._admin import list_tenants, offboard_tenant, onboard_tenant
 from ._app import AppContext, pass_app
+from ._forget import attach_outbox
 from ._options import json_option
 from ._output import notice, out_console, print_json
 from ._tenancy import tenancy
@@ -85,6 +86,7 @@ def offboard(app: AppContext, tenant_id: str, prefix: str, dry_run: bool, yes: b
         strands-memory tenancy offboard acme --yes
     """
     memory = _admin_memory(app, prefix)
+    attach_outbox(memory)  # turns still queued for the tenant go first
     if not dry_run and not yes:
         planned = offboard_tenant(memory, tenant_id, dry_run=True)
         if planned.existed:

@@ -169,6 +169,7 @@ class VectorMemory:
         self.record_access = record_access
         self._access = AccessLog(clock=clock)
         self._side_stores: builtins.list[tuple[str, Callable[[str, str | None], int], _Exporter | None]] = []
+        self._tenant_side_stores: builtins.list[tuple[str, Callable[[str], int]]] = []
         self._warned_no_text_search = False
         self._token_counter: TokenCounter | None = None
         self._ready: set[str] = set()
@@ -962,14 +963,28 @@ class VectorMemory:
         *,
         forget: Callable[[str, str | None], int],
         export: _Exporter | None = None,
+        forget_tenant: Callable[[str], int] | None = None,
     ) -> None:
         """Register a store beside the indexes that holds user data, so erasure and export cover it.
 
         ``forget(user_id, tenant_id)`` deletes the user's data and returns how many rows
         went; ``export(user_id, tenant_id)`` yields it. The Strands plugin attaches its
-        outbox this way.
+        outbox this way. ``forget_tenant(tenant_id)`` deletes a whole tenant's data
+        (tenant offboarding).
         """
         self._side_stores.append((name, forget, export))
+        if forget_tenant is not None:
+            self._tenant_side_stores.append((name, forget_tenant))
+
+    def forget_tenant_side_data(self, tenant_id: str) -> dict[str, int]:
+        """Purge a tenant from every attached side store (offboarding does this before dropping the index).
+
+        First, so that a queued write cannot recreate the tenant's index after the purge.
+        """
+        purged: dict[str, int] = {}
+        for name, forget in self._tenant_side_stores:
+            purged[name] = purged.get(name, 0) + forget(tenant_id)
+        return purged
 
     # -- introspection -------------------------------------------------------------
 

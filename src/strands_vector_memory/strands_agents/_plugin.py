@@ -185,6 +185,7 @@ class MemoryPlugin(Plugin):
             "outbox",
             forget=lambda user, tenant: self._with_outbox(lambda box: box.forget(user_id=user, tenant_id=tenant)),
             export=lambda user, tenant: self._with_outbox(lambda box: box.export(user_id=user, tenant_id=tenant)),
+            forget_tenant=lambda tenant: self._with_outbox(lambda box: box.forget_tenant(tenant)),
         )
         self._models: dict[str, Model] = {}
         self._turns: dict[int, _Turn] = {}

@@ -85,8 +85,12 @@ def onboard_tenant(memory: VectorMemory, tenant_id: str) -> TenantIndex:
 def offboard_tenant(memory: VectorMemory, tenant_id: str, *, dry_run: bool = False) -> Offboarded:
     """Delete every memory of the tenant (its whole index, with one index per tenant).
 
+    Side stores attached to ``memory`` (a plugin's outbox) are purged of the tenant
+    first, so a turn still queued there cannot recreate the index after it is dropped.
     Idempotent: offboarding a tenant that has no index reports ``existed=False``.
     """
+    if not dry_run:
+        memory.forget_tenant_side_data(tenant_id)
     layout = _layout(memory)
     scope = Scope(tenant_id=tenant_id)
     index = layout.index_for(scope)
