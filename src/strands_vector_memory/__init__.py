@@ -7,6 +7,7 @@ the one exception tree.
 boto3 is imported only when an AWS-backed object is built. Everything else lives in private modules.
 """
 
+from ._telemetry import JsonLogFormatter, Telemetry
 from .backends import (
     EmbeddedBackend,
     IndexInfo,
@@ -75,6 +76,7 @@ __all__ = [
     "IndexInfo",
     "IndexLayout",
     "IsolationError",
+    "JsonLogFormatter",
     "Memory",
     "MemoryContext",
     "MemoryPage",
@@ -97,6 +99,7 @@ __all__ = [
     "SharedIndexLayout",
     "TenantFilterLayout",
     "TenantIndexLayout",
+    "Telemetry",
     "TextMatch",
     "TextSearchBackend",
     "ThrottledError",
