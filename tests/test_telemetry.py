@@ -549,8 +549,6 @@ def test_the_worker_reports_through_its_memory_services_telemetry(outbox: Outbox
     telemetry = Telemetry()
     service: Any = SimpleNamespace(telemetry=telemetry)
     assert MemoryWorker(outbox, service, resolve_model=lambda _n: None, idle_timeout=None).telemetry is telemetry
-    bare: Any = SimpleNamespace()
-    assert isinstance(MemoryWorker(outbox, bare, resolve_model=lambda _n: None, idle_timeout=None).telemetry, Telemetry)
 
 
 def test_a_closed_outbox_drops_out_of_the_gauge(wired: Wired, tmp_path: Path, clock: Any) -> None:

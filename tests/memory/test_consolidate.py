@@ -291,6 +291,9 @@ def test_a_scope_is_required_and_the_merger_must_merge(memory: VectorMemory) -> 
         memory.consolidate(Recorder())
     with pytest.raises(TypeError, match="Merger"):
         memory.consolidate(object(), user_id="alice")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Merger"):
+        memory.consolidate(None, user_id="alice")  # only a dry run may go without a merger
+    assert memory.consolidate(None, user_id="alice", dry_run=True).dry_run
     assert isinstance(Recorder(), Merger)
 
 

@@ -312,6 +312,28 @@ def test_recall_access_is_written_in_batches_not_per_query(
         assert stored.metadata[Field.LAST_RECALLED] == clock.now
 
 
+def test_a_full_access_log_is_written_back_off_the_recall_thread(
+    tmp_path: Path, embedder: MiniLMEmbedder, clock: Clock
+) -> None:
+    writers: list[str] = []
+
+    class ThreadRecording(EmbeddedBackend):
+        def put_vectors(self, index: str, records: list[MemoryRecord]) -> None:  # type: ignore[override]
+            writers.append(threading.current_thread().name)
+            super().put_vectors(index, records)
+
+    with VectorMemory(ThreadRecording(tmp_path / "s"), embedder, clock=clock) as memory:
+        key = memory.remember("Carol's birthday is in June", user_id="carol", memory_type="semantic").key
+        writers.clear()
+        memory._access.max_pending = 1  # the first recall fills the log
+        memory.recall("when is Carol's birthday?", user_id="carol", top_k=1)
+        assert memory._flusher is not None
+        memory._flusher.join(timeout=30)
+        assert writers == ["strands-memory-access"]  # not the thread that recalled
+        stored = memory.get(key, user_id="carol")
+        assert stored is not None and stored.metadata[Field.RECALL_COUNT] == 1
+
+
 def test_access_never_brings_back_a_forgotten_memory(any_memory: VectorMemory) -> None:
     key = any_memory.remember("Dave's locker code is 4471", user_id="dave", memory_type="semantic").key
     assert any_memory.recall("Dave's locker code", user_id="dave", top_k=1)

@@ -16,7 +16,7 @@ from ._exceptions import (
 )
 from ._filter import And, Compare, FilterNode, Or, conjoin, filter_keys, matches, parse_filter
 from ._limits import DistanceMetric, MetadataValue
-from ._types import Field, Memory, MemoryRecord, MemoryType, Scope, WriteOutcome, epoch_to_iso
+from ._types import Field, Memory, MemoryRecord, MemoryType, Scope, WriteOutcome, epoch_to_iso, number
 
 __all__ = [
     "AccessDeniedError",
@@ -45,6 +45,7 @@ __all__ = [
     "VectorMemoryError",
     "conjoin",
     "epoch_to_iso",
+    "number",
     "filter_keys",
     "matches",
     "parse_filter",

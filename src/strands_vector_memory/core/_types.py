@@ -27,6 +27,7 @@ __all__ = [
     "Scope",
     "WriteOutcome",
     "epoch_to_iso",
+    "number",
 ]
 
 
@@ -151,10 +152,21 @@ class Scope:
         """True when no part is set (the scope matches every memory)."""
         return not self.items()
 
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, Any]) -> Scope:
+        """The scope stamped on a memory's metadata (parts that are not non-empty text are unset)."""
+        values = {attr: metadata.get(meta) for attr, meta in _SCOPE_FIELDS.items()}
+        return cls(**{k: v for k, v in values.items() if isinstance(v, str) and v.strip()})
+
     def merge(self, other: Scope) -> Scope:
         """This scope with the parts ``other`` sets laid over it."""
         values = {f.name: getattr(other, f.name) or getattr(self, f.name) for f in fields(self)}
         return Scope(**values)
+
+
+def number(value: object) -> float | None:
+    """A metadata value as a number, or ``None`` (``True`` is not 1: metadata is typed)."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def epoch_to_iso(seconds: float) -> str:
@@ -220,20 +232,17 @@ class Memory:
     @property
     def created_at(self) -> float | None:
         """When the memory was stored, epoch seconds."""
-        value = self.metadata.get(Field.CREATED_AT)
-        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        return number(self.metadata.get(Field.CREATED_AT))
 
     @property
     def scope(self) -> Scope:
         """The scope stamped on the memory."""
-        values = {attr: self.metadata.get(meta) for attr, meta in _SCOPE_FIELDS.items()}
-        return Scope(**{k: v for k, v in values.items() if isinstance(v, str) and v.strip()})
+        return Scope.from_metadata(self.metadata)
 
     @property
     def confidence(self) -> float | None:
         """How much the memory is trusted, 0..1, if recorded."""
-        value = self.metadata.get(Field.CONFIDENCE)
-        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        return number(self.metadata.get(Field.CONFIDENCE))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view (the CLI's ``--json`` shape)."""

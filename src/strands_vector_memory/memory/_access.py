@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..core import Field, Scope
+from ..core import Field, Scope, number
 
 __all__ = ["AccessLog", "PendingAccess"]
 
@@ -85,8 +85,6 @@ class AccessLog:
 
 def accessed(metadata: Mapping[str, Any], note: PendingAccess) -> dict[str, Any]:
     """``metadata`` after ``note``'s recalls."""
-    count = metadata.get(Field.RECALL_COUNT)
-    previous = int(count) if isinstance(count, int | float) and not isinstance(count, bool) else 0
-    last = metadata.get(Field.LAST_RECALLED)
-    latest = max(note.last, float(last)) if isinstance(last, int | float) and not isinstance(last, bool) else note.last
+    previous = int(number(metadata.get(Field.RECALL_COUNT)) or 0)
+    latest = max(note.last, number(metadata.get(Field.LAST_RECALLED)) or note.last)
     return {**metadata, Field.RECALL_COUNT: previous + note.count, Field.LAST_RECALLED: latest}

@@ -38,8 +38,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..backends import VectorBackend
-from ..core import Field, Memory, MemoryType, Scope, ValidationError, conjoin, matches, parse_filter
-from ..core._limits import MAX_DELETE_BATCH, json_size
+from ..core import Field, Memory, MemoryType, Scope, ValidationError, conjoin, matches, number, parse_filter
+from ..core._limits import json_size
 from ._inputs import NewMemory
 
 if TYPE_CHECKING:
@@ -74,7 +74,6 @@ needs its own threshold.
 """
 
 #: Scope parts members of one cluster share (and the merged memory keeps).
-_PARTITION: Final = ("tenant_id", "user_id", "agent_id", "team_id", "task_id")
 
 #: Bytes of ``consolidated_from`` (compact JSON) one merged memory may carry. It is
 #: filterable metadata and S3 Vectors allows 2 KB of that per vector in total.
@@ -171,12 +170,12 @@ def _check(threshold: float | None, min_cluster: int, max_cluster: int) -> float
 
 
 def _number(value: object) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+    return number(value) or 0.0
 
 
 def _partition(metadata: Mapping[str, Any]) -> Scope:
-    """The scope a memory shares with everything it may be merged with."""
-    return Scope(**{part: v for part in _PARTITION if isinstance(v := metadata.get(part), str) and v.strip()})
+    """The scope a memory shares with everything it may be merged with: all of it but the conversation."""
+    return replace(Scope.from_metadata(metadata), conversation_id=None)
 
 
 def _provenance(metadata: Mapping[str, Any]) -> list[str]:
@@ -315,7 +314,7 @@ def _clusters(
 
 def consolidate(
     memory: VectorMemory,
-    merger: Merger,
+    merger: Merger | None,
     *,
     scope: Scope,
     threshold: float | None,
@@ -328,11 +327,11 @@ def consolidate(
     Raises:
         ValidationError: ``scope`` is empty (consolidating everyone's memories
             together is never right), or a bad threshold or cluster size.
-        TypeError: ``merger`` is not a :class:`Merger` (checked even on a dry run).
+        TypeError: ``merger`` is not a :class:`Merger` (``None`` only on a dry run, which merges nothing).
     """
     if scope.is_empty():
         raise ValidationError("consolidate needs a scope: at least a user_id", field="scope")
-    if not isinstance(merger, Merger):
+    if not isinstance(merger, Merger) and not (merger is None and dry_run):
         raise TypeError(f"merger must implement Merger (a merge(texts) method), got {type(merger).__name__}")
     distance = _check(threshold, min_cluster, max_cluster)
     index = memory.layout.index_for(scope)
@@ -341,7 +340,7 @@ def consolidate(
     everything = list(memory.iter_memories(scope=scope if wide.is_empty() else wide, include_expired=True))
     leftovers = _leftovers([m for m in everything if _provenance(m.metadata)], {m.key: m for m in everything})
     if leftovers and not dry_run:
-        _delete(memory, backend, index, leftovers)
+        memory._delete(backend, index, leftovers)
     found = _clusters(
         memory,
         backend,
@@ -351,7 +350,7 @@ def consolidate(
         min_cluster=min_cluster,
         max_cluster=max_cluster,
     )
-    if dry_run:
+    if dry_run or merger is None:
         report = ConsolidationReport(
             len(everything), [f.cluster for f in found], recovered=len(leftovers), dry_run=True
         )
@@ -389,7 +388,7 @@ def _apply(
             clusters.append(item.cluster)
             continue
         merged += 1
-        deleted += _delete(memory, backend, index, list(item.cluster.keys))
+        deleted += memory._delete(backend, index, list(item.cluster.keys))
         clusters.append(replace(item.cluster, merged=stored))
     return ConsolidationReport(scanned, clusters, merged, deleted, recovered, skipped, dry_run=False)
 
@@ -417,11 +416,3 @@ def _write(memory: VectorMemory, found: _Found, text: object) -> str | None:
         _log.warning("the merge of %d memories was refused (%s): left as they are", len(keys), exc)
         return None
     return stored[0].content
-
-
-def _delete(memory: VectorMemory, backend: VectorBackend, index: str, keys: list[str]) -> int:
-    with memory._mutation_lock:
-        memory._access.drop(index, keys)
-        for start in range(0, len(keys), MAX_DELETE_BATCH):
-            backend.delete_vectors(index, keys[start : start + MAX_DELETE_BATCH])
-    return len(keys)

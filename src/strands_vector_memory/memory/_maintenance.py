@@ -26,10 +26,10 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..backends import ScopedBackend, VectorBackend
-from ..core import Field, MemoryRecord, Scope, ValidationError
-from ..core._limits import MAX_DELETE_BATCH, MAX_GET_BATCH
+from ..core import Field, MemoryRecord, Scope, ValidationError, number
+from ..core._limits import MAX_DELETE_BATCH
 from ._policy import DAY
-from ._updates import rewrite
+from ._updates import fetch, rewrite
 
 if TYPE_CHECKING:
     from ._service import VectorMemory
@@ -86,10 +86,6 @@ class ForgetReport:
         return {**asdict(self), "total": self.total}
 
 
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
 def indexes(memory: VectorMemory, *, tenant_id: str | None = None) -> list[tuple[str, VectorBackend]]:
     """Every index of the layout, each with the backend acting for its owner.
 
@@ -113,7 +109,7 @@ def _records(memory: VectorMemory, backend: VectorBackend, index: str) -> Iterat
 
 
 def _is_expired(metadata: Mapping[str, Any] | None, now: float) -> bool:
-    expires = _number((metadata or {}).get(Field.EXPIRES_AT))
+    expires = number((metadata or {}).get(Field.EXPIRES_AT))
     return expires is not None and expires <= now
 
 
@@ -143,28 +139,22 @@ def _delete_if_still_expired(
     memory: VectorMemory, backend: VectorBackend, index: str, keys: list[str], now: float
 ) -> int:
     with memory._mutation_lock:
-        still: list[str] = []
-        for start in range(0, len(keys), MAX_GET_BATCH):
-            records = backend.get_vectors(index, keys[start : start + MAX_GET_BATCH])
-            still.extend(r.key for r in records if _is_expired(r.metadata, now))
-        if still:
-            memory._access.drop(index, still)
-            backend.delete_vectors(index, still)
-    return len(still)
+        still = [r.key for r in fetch(backend, index, keys) if _is_expired(r.metadata, now)]
+        return memory._delete(backend, index, still)
 
 
 def decayed(
     metadata: Mapping[str, Any], *, now: float, window: float, half_life: float, floor: float
 ) -> dict[str, Any] | None:
     """``metadata`` with its confidence decayed, or ``None`` when it keeps its confidence."""
-    confidence = _number(metadata.get(Field.CONFIDENCE))
+    confidence = number(metadata.get(Field.CONFIDENCE))
     if confidence is None or confidence <= floor or metadata.get(Field.SUPERSEDED_BY) is not None:
         return None
-    activity = [_number(metadata.get(k)) for k in (Field.CREATED_AT, Field.LAST_SEEN, Field.LAST_RECALLED)]
+    activity = [number(metadata.get(k)) for k in (Field.CREATED_AT, Field.LAST_SEEN, Field.LAST_RECALLED)]
     last_active = max((t for t in activity if t is not None), default=None)
     if last_active is None or now - last_active < window:
         return None
-    since = max(last_active + window, _number(metadata.get(Field.DECAYED_AT)) or 0.0)
+    since = max(last_active + window, number(metadata.get(Field.DECAYED_AT)) or 0.0)
     if now <= since:
         return None
     lowered = max(floor, confidence * math.pow(0.5, (now - since) / half_life))
@@ -235,10 +225,7 @@ def forget_user(
         found[index] = len(keys)
         if dry_run:
             continue
-        with memory._mutation_lock:
-            memory._access.drop(index, keys)
-            for start in range(0, len(keys), MAX_DELETE_BATCH):
-                backend.delete_vectors(index, keys[start : start + MAX_DELETE_BATCH])
+        memory._delete(backend, index, keys)
         scrub = getattr(backend, "scrub", None)
         if callable(scrub):  # an embedded store: wipe the deleted bytes from its files
             scrub(index)

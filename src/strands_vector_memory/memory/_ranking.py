@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..backends import QueryMatch, TextMatch
-from ..core import Field, ValidationError
+from ..core import Field, ValidationError, number
 from ._query import mentioned, time_windows
 
 __all__ = ["Candidate", "Fusion", "Ranking", "RetrievalMode", "collect", "diversify", "rank"]
@@ -188,13 +188,9 @@ def collect(dense: Sequence[QueryMatch], text: Sequence[TextMatch]) -> list[Cand
     return list(found.values())
 
 
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
 def _when(metadata: Mapping[str, Any]) -> float | None:
-    event = _number(metadata.get(Field.EVENT_TIME))
-    return event if event is not None else _number(metadata.get(Field.CREATED_AT))
+    event = number(metadata.get(Field.EVENT_TIME))
+    return event if event is not None else number(metadata.get(Field.CREATED_AT))
 
 
 def _fused(candidates: Sequence[Candidate], ranking: Ranking) -> list[float]:
@@ -270,7 +266,7 @@ def _relevance(metadata: Mapping[str, Any], ranking: Ranking, now: float) -> flo
     kind = metadata.get(Field.MEMORY_TYPE)
     if isinstance(kind, str):
         factor *= ranking.type_weights.get(kind, 1.0)
-    confidence = _number(metadata.get(Field.CONFIDENCE))
+    confidence = number(metadata.get(Field.CONFIDENCE))
     if confidence is not None:
         factor *= 1.0 - ranking.confidence_weight + ranking.confidence_weight * min(max(confidence, 0.0), 1.0)
     if ranking.recency_half_life_days is not None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -65,9 +65,7 @@ def _agent(metadata: Mapping[str, Any]) -> str | None:
 
 
 def _same_scope(metadata: Mapping[str, Any], scope: Scope) -> bool:
-    keys = {Field.TENANT_ID, Field.USER_ID, Field.AGENT_ID, Field.TEAM_ID, Field.TASK_ID, Field.CONVERSATION_ID}
-    wanted = scope.items()
-    return all(metadata.get(k) == wanted.get(k) for k in keys)
+    return Scope.from_metadata(metadata) == scope
 
 
 def screen(
@@ -79,7 +77,7 @@ def screen(
     vector: NDArray[np.float32],
     scope: Scope,
     policy: MemoryPolicy,
-    scope_filter: Any,
+    scope_filter: Callable[[Scope], dict[str, Any] | None],
     live: Mapping[str, Any],
 ) -> Verdict:
     """Decide what one new memory is, from what ``index`` already holds.

@@ -44,7 +44,6 @@ from ..core import (
 )
 from ..core._limits import (
     MAX_DELETE_BATCH,
-    MAX_GET_BATCH,
     MAX_PUT_BATCH,
     encode_metadata,
     validate_key,
@@ -72,7 +71,7 @@ from ._paging import MemoryPage, decode_page_token, encode_page_token
 from ._policy import DAY, MemoryPolicy
 from ._ranking import Candidate, Ranking, RetrievalMode, collect, diversify, rank
 from ._stats import MemoryStats, summarise
-from ._updates import rewrite
+from ._updates import fetch, rewrite
 from ._writing import Prepared
 from ._writing import acting as _acting
 from ._writing import last_wins as _last_wins
@@ -168,6 +167,8 @@ class VectorMemory:
         self._mutation_lock = threading.RLock()
         self.record_access = record_access
         self._access = AccessLog(clock=clock)
+        self._flush_idle = threading.Lock()
+        self._flusher: threading.Thread | None = None
         self._side_stores: builtins.list[tuple[str, Callable[[str, str | None], int], _Exporter | None]] = []
         self._tenant_side_stores: builtins.list[tuple[str, Callable[[str], int]]] = []
         self._warned_no_text_search = False
@@ -286,6 +287,8 @@ class VectorMemory:
     def close(self) -> None:
         """Write pending recall statistics, then release the backend."""
         try:
+            if self._flusher is not None:
+                self._flusher.join()
             self.flush_access()
         finally:
             self.backend.close()
@@ -438,8 +441,8 @@ class VectorMemory:
             chunk = prepared[start : start + MAX_PUT_BATCH]
             vectors = self._embed(chunk)
             groups: dict[tuple[str, Scope], list[int]] = {}
-            for position, (index, _, _, _, item_scope) in enumerate(chunk):
-                groups.setdefault((index, _acting(item_scope)), []).append(position)
+            for position, item in enumerate(chunk):
+                groups.setdefault((item.index_name, _acting(item.scope)), []).append(position)
             results: dict[int, Memory] = {}
             for (index, acting), positions in groups.items():
                 backend = self._backend_for(acting)
@@ -448,9 +451,10 @@ class VectorMemory:
                 if screening:
                     outcomes = _writing.write_screened(self, backend, index, members)
                 else:
-                    backend.put_vectors(index, _last_wins([MemoryRecord(k, v, m) for (_, k, m, _, _), v in members]))
+                    backend.put_vectors(index, _last_wins([MemoryRecord(p.key, v, p.metadata) for p, v in members]))
                     outcomes = [
-                        Memory(k, m[Field.CONTENT], m, outcome=WriteOutcome.STORED) for (_, k, m, _, _), _ in members
+                        Memory(p.key, p.metadata[Field.CONTENT], p.metadata, outcome=WriteOutcome.STORED)
+                        for p, _ in members
                     ]
                 results.update(zip(positions, outcomes, strict=True))
             stored.extend(results[p] for p in range(len(chunk)))
@@ -464,7 +468,7 @@ class VectorMemory:
         """
         weight = self.context_weight
         by_scope: dict[Scope, builtins.list[str]] = {}
-        for _, _, metadata, context, scope in chunk:
+        for _, _, metadata, context, scope, _ in chunk:
             texts = by_scope.setdefault(_acting(scope), [])
             texts.append(metadata[Field.CONTENT])
             if weight:
@@ -475,7 +479,7 @@ class VectorMemory:
             rows = self._embedder_for(acting).embed_documents(distinct)
             embedded.update({(acting, text): row for text, row in zip(distinct, rows, strict=True)})
         vectors = []
-        for _, _, metadata, context, scope in chunk:
+        for _, _, metadata, context, scope, _ in chunk:
             acting = _acting(scope)
             vector = np.asarray(embedded[acting, metadata[Field.CONTENT]], dtype=np.float32)
             if weight and context:
@@ -513,6 +517,7 @@ class VectorMemory:
                 )
                 _writing.apply_defaults(self, metadata, marks, now)
                 encode_metadata(metadata, Field.NON_FILTERABLE)  # the S3 Vectors limits, up front
+                addressed = item.key is not None or item.idempotent
                 if item.key is not None:
                     key = validate_key(item.key)
                 elif item.idempotent:
@@ -521,7 +526,7 @@ class VectorMemory:
                     key = new_key()
             except ValidationError as exc:
                 raise _at_item(i, exc) from exc
-            prepared.append((self.layout.index_for(item_scope), key, metadata, context, item_scope))
+            prepared.append(Prepared(self.layout.index_for(item_scope), key, metadata, context, item_scope, addressed))
         return prepared
 
     # -- reading ---------------------------------------------------------------
@@ -602,8 +607,24 @@ class VectorMemory:
         return [_candidate_memory(c) for c in ranked[:top_k] if min_score is None or c.score >= min_score]
 
     def _note_access(self, index: str, acting: Scope, keys: builtins.list[str]) -> None:
-        if self._access.record(index, acting, keys):
+        """Note what a recall returned; a full log is written back off the caller's thread.
+
+        Recall runs on an agent's per-turn path, so the write-back (a read and a put of up
+        to 500 records) never runs inline: one background flush at a time takes it.
+        """
+        if self._access.record(index, acting, keys) and self._flush_idle.acquire(blocking=False):
+            self._flusher = threading.Thread(
+                target=self._flush_in_background, name="strands-memory-access", daemon=True
+            )
+            self._flusher.start()
+
+    def _flush_in_background(self) -> None:
+        try:
             self.flush_access()
+        except Exception:  # e.g. the backend closed under it: statistics are a hint, never a crash
+            _log.warning("recording recall access failed", exc_info=True)
+        finally:
+            self._flush_idle.release()
 
     def flush_access(self) -> int:
         """Write the recalls noted since the last flush into the memories' metadata.
@@ -690,14 +711,8 @@ class VectorMemory:
         return dense, text
 
     def _vectors(self, backend: VectorBackend, index: str, keys: Sequence[str]) -> dict[str, NDArray[np.float32]]:
-        vectors: dict[str, NDArray[np.float32]] = {}
-        for start in range(0, len(keys), MAX_GET_BATCH):
-            for record in backend.get_vectors(
-                index, list(keys[start : start + MAX_GET_BATCH]), return_vector=True, return_metadata=False
-            ):
-                if record.vector is not None:
-                    vectors[record.key] = record.vector
-        return vectors
+        records = fetch(backend, index, keys, return_vector=True, return_metadata=False)
+        return {record.key: record.vector for record in records if record.vector is not None}
 
     def _read_filter(
         self,
@@ -751,14 +766,11 @@ class VectorMemory:
         index = self.layout.index_for(scope)
         backend = self._backend_for(scope)
         node = parse_filter(document)
-        found: builtins.list[Memory] = []
-        for start in range(0, len(keys), MAX_GET_BATCH):
-            try:
-                records = backend.get_vectors(index, list(keys[start : start + MAX_GET_BATCH]))
-            except NotFoundError:
-                return []
-            found.extend(_to_memory(r) for r in records if matches(node, r.metadata or {}))
-        return found
+        try:
+            records = fetch(backend, index, keys)
+        except NotFoundError:
+            return []
+        return [_to_memory(r) for r in records if matches(node, r.metadata or {})]
 
     def iter_memories(
         self,
@@ -865,14 +877,20 @@ class VectorMemory:
             targets = [m.key for m in self.iter_memories(scope=resolved, filter=filter, include_expired=True)]
         index = self.layout.index_for(resolved)
         backend = self._backend_for(resolved)
-        with self.telemetry.span(SPAN_FORGET, **{"memory.count": len(targets)}), self._mutation_lock:
-            self._access.drop(index, targets)
-            for start in range(0, len(targets), MAX_DELETE_BATCH):
-                backend.delete_vectors(index, targets[start : start + MAX_DELETE_BATCH])
+        with self.telemetry.span(SPAN_FORGET, **{"memory.count": len(targets)}):
+            self._delete(backend, index, targets)
         if targets:
             self.telemetry.forgotten(len(targets))
             self.telemetry.log("forget", count=len(targets), index=index)
         return len(targets)
+
+    def _delete(self, backend: VectorBackend, index: str, keys: Sequence[str]) -> int:
+        """Delete ``keys`` in batches of 500; no pending recall note can bring one back."""
+        with self._mutation_lock:
+            self._access.drop(index, keys)
+            for start in range(0, len(keys), MAX_DELETE_BATCH):
+                backend.delete_vectors(index, list(keys[start : start + MAX_DELETE_BATCH]))
+        return len(keys)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -904,7 +922,7 @@ class VectorMemory:
 
     def consolidate(
         self,
-        merger: Merger,
+        merger: Merger | None,
         *,
         scope: Scope | None = None,
         user_id: str | None = None,
@@ -919,7 +937,7 @@ class VectorMemory:
         model); the merged memory is written with its provenance (the keys it replaces)
         and only then are the originals deleted, so a crash between the two leaves
         duplicates that the next run cleans up, never a gap. ``dry_run`` reports the
-        clusters without calling the merger or writing anything.
+        clusters without calling the merger (which may then be ``None``) or writing anything.
         """
         from . import _consolidate  # clustering code only loads for maintenance runs
 

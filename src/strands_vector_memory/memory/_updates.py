@@ -14,34 +14,32 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..backends import VectorBackend
-from ..core import Field, MemoryRecord
+from ..core import Field, MemoryRecord, number
 from ..core._limits import MAX_GET_BATCH, MAX_PUT_BATCH
 from ._policy import MemoryPolicy
 
-__all__ = ["conflict_key", "conflict_note", "rewrite", "reinforced", "superseded"]
+__all__ = ["conflict_key", "conflict_note", "fetch", "reinforced", "rewrite", "superseded"]
 
 Change = Callable[[dict[str, Any]], dict[str, Any] | None]
 """New metadata for a record from its current metadata, or ``None`` to leave it."""
-
-
-def _number(value: object, default: float) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
 
 
 def reinforced(metadata: Mapping[str, Any], *, policy: MemoryPolicy, now: float, times: int = 1) -> dict[str, Any]:
     """``metadata`` after being written again ``times`` times: more trusted, seen later, kept longer."""
     updated = dict(metadata)
     source = str(metadata.get(Field.SOURCE, ""))
-    confidence = _number(metadata.get(Field.CONFIDENCE), policy.confidence_for(source))
+    confidence = number(metadata.get(Field.CONFIDENCE))
+    if confidence is None:
+        confidence = policy.confidence_for(source)
     for _ in range(times):
         confidence += policy.dedup.reinforce * (1.0 - confidence)
     updated[Field.CONFIDENCE] = min(1.0, confidence)
-    updated[Field.SEEN_COUNT] = int(_number(metadata.get(Field.SEEN_COUNT), 1.0)) + times
+    updated[Field.SEEN_COUNT] = int(number(metadata.get(Field.SEEN_COUNT)) or 1) + times
     updated[Field.LAST_SEEN] = now
     ttl = policy.ttl_for(str(metadata.get(Field.MEMORY_TYPE, "")))
-    expires = metadata.get(Field.EXPIRES_AT)
-    if ttl is not None and isinstance(expires, int | float) and not isinstance(expires, bool):
-        updated[Field.EXPIRES_AT] = max(float(expires), now + ttl)  # a repeated episode stays as long as a new one
+    expires = number(metadata.get(Field.EXPIRES_AT))
+    if ttl is not None and expires is not None:
+        updated[Field.EXPIRES_AT] = max(expires, now + ttl)  # a repeated episode stays as long as a new one
     return updated
 
 
@@ -50,17 +48,37 @@ def superseded(metadata: Mapping[str, Any], *, by: str) -> dict[str, Any]:
     return {**metadata, Field.SUPERSEDED_BY: by}
 
 
+def fetch(
+    backend: VectorBackend,
+    index: str,
+    keys: Sequence[str],
+    *,
+    return_vector: bool = False,
+    return_metadata: bool = True,
+) -> list[MemoryRecord]:
+    """The records of ``keys`` that exist, read 100 at a time (the ``GetVectors`` limit)."""
+    found: list[MemoryRecord] = []
+    for start in range(0, len(keys), MAX_GET_BATCH):
+        found.extend(
+            backend.get_vectors(
+                index,
+                list(keys[start : start + MAX_GET_BATCH]),
+                return_vector=return_vector,
+                return_metadata=return_metadata,
+            )
+        )
+    return found
+
+
 def rewrite(backend: VectorBackend, index: str, changes: Mapping[str, Change]) -> dict[str, dict[str, Any]]:
     """Apply ``changes`` (key -> change) to the records that still exist; returns their new metadata."""
-    keys = list(changes)
     written: dict[str, dict[str, Any]] = {}
     pending: list[MemoryRecord] = []
-    for start in range(0, len(keys), MAX_GET_BATCH):
-        for record in backend.get_vectors(index, keys[start : start + MAX_GET_BATCH], return_vector=True):
-            updated = changes[record.key](dict(record.metadata or {}))
-            if updated is not None and record.vector is not None:
-                pending.append(MemoryRecord(record.key, record.vector, updated))
-                written[record.key] = updated
+    for record in fetch(backend, index, list(changes), return_vector=True):
+        updated = changes[record.key](dict(record.metadata or {}))
+        if updated is not None and record.vector is not None:
+            pending.append(MemoryRecord(record.key, record.vector, updated))
+            written[record.key] = updated
     for start in range(0, len(pending), MAX_PUT_BATCH):
         backend.put_vectors(index, pending[start : start + MAX_PUT_BATCH])
     return written

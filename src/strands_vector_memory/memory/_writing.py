@@ -8,28 +8,38 @@ what they contradict, with a ``conflict`` note for the team.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..backends import VectorBackend
-from ..core import Field, Memory, MemoryRecord, MemoryType, Scope, WriteOutcome, epoch_to_iso
-from ..core._limits import MAX_GET_BATCH
-from ._inputs import NewMemory, check_content
+from ..core import Field, Memory, MemoryRecord, MemoryType, Scope, WriteOutcome
+from ._inputs import NewMemory, build_metadata, check_content
 from ._screen import Verdict, content_hash, dedup_scope, in_batch_duplicates, screen
-from ._updates import conflict_key, conflict_note, reinforced, rewrite, superseded
+from ._updates import conflict_key, conflict_note, fetch, reinforced, rewrite, superseded
 
 if TYPE_CHECKING:
     from ._service import VectorMemory
 
 __all__ = ["CONFLICT_SOURCE", "Prepared", "acting", "apply_defaults", "guard", "last_wins", "write_screened"]
 
-Prepared = tuple[str, str, dict[str, Any], tuple[str, ...], Scope]
-"""(index, key, metadata, context texts, scope) of one validated item."""
+
+class Prepared(NamedTuple):
+    """One validated item, ready to embed and write."""
+
+    index_name: str
+    key: str
+    metadata: dict[str, Any]
+    context: tuple[str, ...]
+    scope: Scope
+    addressed: bool
+    """The caller chose the key (``key=`` or ``idempotent=True``): a record may already hold it."""
+
 
 _ConflictPair = tuple[tuple[str, dict[str, Any]], tuple[str, dict[str, Any]], Scope]
 """((new key, metadata), (existing key, metadata), the new memory's scope)."""
@@ -90,36 +100,38 @@ def write_screened(
     """Store what is new, reinforce what repeats, link and report what conflicts."""
     now = memory._clock()
     live = memory._live_filter(now)
-    existing = {r.key for r in _get_existing(backend, index, [prepared[1] for prepared, _ in members])}
+    addressed = [item.key for item, _ in members if item.addressed]  # a generated key is never taken
+    existing = {r.key for r in fetch(backend, index, addressed, return_metadata=False)} if addressed else set()
     repeats = in_batch_duplicates(
         [
-            (dedup_scope(p[4], p[2][Field.MEMORY_TYPE]), p[2][Field.MEMORY_TYPE], p[2][Field.CONTENT_HASH])
-            for p, _ in members
+            (dedup_scope(item.scope, item.metadata[Field.MEMORY_TYPE]), item.metadata[Field.MEMORY_TYPE],
+             item.metadata[Field.CONTENT_HASH])
+            for item, _ in members
         ]
-    )
+    )  # fmt: skip
+    copies = Counter(repeats.values())  # first position -> how many later items repeat it
     verdicts: dict[int, Verdict] = {}
-    for position, ((_, key, metadata, _, item_scope), vector) in enumerate(members):
+    for position, (item, vector) in enumerate(members):
         if position in repeats:
             continue
-        if key in existing:  # an overwrite by key stays an overwrite: idempotent keys stay idempotent
+        if item.key in existing:  # an overwrite by key stays an overwrite: idempotent keys stay idempotent
             verdicts[position] = Verdict()
             continue
         verdicts[position] = screen(
             backend,
             index,
-            key=key,
-            metadata=metadata,
+            key=item.key,
+            metadata=item.metadata,
             vector=vector,
-            scope=item_scope,
+            scope=item.scope,
             policy=memory.policy,
             scope_filter=memory.layout.scope_filter,
             live=live,
         )
-    times: dict[str, int] = {}  # existing key -> how often this batch repeated it
+    times: Counter[str] = Counter()  # existing key -> how often this batch repeated it
     for position, verdict in verdicts.items():
         if verdict.reinforce is not None:
-            target = verdict.reinforce.key
-            times[target] = times.get(target, 0) + 1 + sum(1 for first in repeats.values() if first == position)
+            times[verdict.reinforce.key] += 1 + copies[position]
     updated: dict[str, dict[str, Any]] = {}
     if times:
         with memory._mutation_lock:
@@ -131,17 +143,17 @@ def write_screened(
     records: dict[int, MemoryRecord] = {}
     notes: list[_ConflictPair] = []
     for position, verdict in verdicts.items():
-        (_, key, metadata, _, item_scope), vector = members[position]
+        item, vector = members[position]
         if verdict.reinforce is not None and verdict.reinforce.key in updated:
             continue
         # New, conflicting, or a duplicate of a memory deleted meanwhile: store it.
-        copies = sum(1 for first in repeats.values() if first == position)
-        if copies:
-            metadata = reinforced(metadata, policy=memory.policy, now=now, times=copies)
+        metadata = item.metadata
+        if copies[position]:
+            metadata = reinforced(metadata, policy=memory.policy, now=now, times=copies[position])
         if verdict.conflicts:
             metadata = {**metadata, Field.CONFLICTS_WITH: [m.key for m in verdict.conflicts]}
-            notes.extend(((key, metadata), (m.key, dict(m.metadata or {})), item_scope) for m in verdict.conflicts)
-        records[position] = MemoryRecord(key, vector, metadata)
+            notes.extend(((item.key, metadata), (m.key, dict(m.metadata or {})), item.scope) for m in verdict.conflicts)
+        records[position] = MemoryRecord(item.key, vector, metadata)
     if records:
         backend.put_vectors(index, last_wins(list(records.values())))
     _write_conflicts(memory, backend, index, notes, now)
@@ -183,37 +195,30 @@ def _write_conflicts(
     """One ``conflict`` memory per conflicting pair, for the whole team; newest-wins marks the old."""
     if not notes:
         return
-    records = []
+    newest_wins = memory.policy.conflicts.newest_wins
+    keys, metadatas = [], []
     for (newer, new_meta), (older, old_meta), item_scope in notes:
+        note = NewMemory(
+            content=conflict_note(new_meta, old_meta, newest_wins=newest_wins),
+            memory_type=MemoryType.CONFLICT,
+            source=CONFLICT_SOURCE,
+            metadata={Field.CONFLICTS_WITH: [older, newer]},
+        )
         team = replace(item_scope, agent_id=None, conversation_id=None)
-        text = conflict_note(new_meta, old_meta, newest_wins=memory.policy.conflicts.newest_wins)
-        metadata = {
-            Field.CONTENT: text,
-            **team.items(),
-            Field.MEMORY_TYPE: MemoryType.CONFLICT.value,
-            Field.SOURCE: CONFLICT_SOURCE,
-            Field.CREATED_AT: now,
-            Field.CREATED_AT_ISO: epoch_to_iso(now),
-            Field.CONFIDENCE: memory.policy.confidence_for(CONFLICT_SOURCE),
-            Field.CONTENT_HASH: content_hash(text),
-            Field.CONFLICTS_WITH: [older, newer],
-        }
-        vector = memory._embedder_for(acting(item_scope)).embed_documents([text])[0]
-        records.append(MemoryRecord(conflict_key([older, newer]), vector, metadata))
+        metadata = build_metadata(note, team, now=now, default_source=CONFLICT_SOURCE)
+        apply_defaults(memory, metadata, {}, now)
+        keys.append(conflict_key([older, newer]))
+        metadatas.append(metadata)
+    embedder = memory._embedder_for(acting(notes[0][2]))  # one index, one tenant
+    vectors = embedder.embed_documents([m[Field.CONTENT] for m in metadatas])
+    records = [MemoryRecord(k, v, m) for k, v, m in zip(keys, vectors, metadatas, strict=True)]
     backend.put_vectors(index, last_wins(records))
     memory.telemetry.conflicts(len(records))
     memory.telemetry.log("conflict", notes=len(records), index=index)
-    if memory.policy.conflicts.newest_wins:
+    if newest_wins:
         with memory._mutation_lock:
             rewrite(
                 backend,
                 index,
                 {older: partial(superseded, by=newer) for (newer, _), (older, _), _ in notes},
             )
-
-
-def _get_existing(backend: VectorBackend, index: str, keys: Sequence[str]) -> list[MemoryRecord]:
-    found: list[MemoryRecord] = []
-    for start in range(0, len(keys), MAX_GET_BATCH):
-        found.extend(backend.get_vectors(index, list(keys[start : start + MAX_GET_BATCH]), return_metadata=False))
-    return found

@@ -66,7 +66,7 @@ class MemoryWorker:
     ) -> None:
         self.outbox = outbox
         self.memory = memory
-        self.telemetry: Telemetry = telemetry or getattr(memory, "telemetry", None) or Telemetry()
+        self.telemetry: Telemetry = telemetry or memory.telemetry
         # Held weakly: the telemetry may outlive this worker (it is the service's), and a
         # gauge reading must not keep a closed plugin's outbox alive; None unregisters.
         outbox_ref = weakref.ref(outbox)
